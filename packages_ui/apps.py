@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PackagesUiConfig(AppConfig):
+    name = "packages_ui"
+    verbose_name = "Package pages"

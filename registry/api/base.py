@@ -1,0 +1,70 @@
+"""What every distribution API view shares."""
+
+from urllib.parse import urlencode
+
+from django.http import HttpResponse
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from registry.api.permissions import RepositoryAccess
+from registry.oci.errors import OCIError, Unsupported
+
+API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
+
+
+class AnyAccept(BaseContentNegotiation):
+    """Registry clients send manifest media types in Accept; never answer them 406."""
+
+    def select_parser(self, request, parsers):
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return JSONRenderer(), JSONRenderer.media_type
+
+
+class RegistryView(APIView):
+    """Base view: no body parsing (blob bodies are streamed), one access check."""
+
+    parser_classes = ()
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = AnyAccept
+    permission_classes = (RepositoryAccess,)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
+        return response
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise Unsupported(f"{request.method} is not supported on {request.path}")
+
+
+def empty(status: int, headers: dict[str, str] | None = None) -> HttpResponse:
+    """Return a body-less response with Content-Length 0 and the given headers."""
+    response = HttpResponse(status=status)
+    response["Content-Length"] = "0"
+    for header, value in (headers or {}).items():
+        response[header] = value
+    return response
+
+
+def paginate(request, n_default: int | None = None) -> tuple[int | None, str | None]:
+    """Read the spec's n and last query parameters."""
+    n_value, last = request.GET.get("n"), request.GET.get("last") or None
+    n = n_default
+    if n_value is not None:
+        try:
+            n = int(n_value)
+        except ValueError:
+            raise OCIError(f"n={n_value!r} is not a number", status=400) from None
+        if n < 0:
+            raise OCIError(f"n={n_value!r} must not be negative", status=400)
+    return n, last
+
+
+def next_link(path: str, n: int | None, last: str, full: bool) -> dict[str, str]:
+    """Return the Link header pointing at the next page, if this page was full."""
+    if n is None or not full:
+        return {}
+    return {"Link": f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'}

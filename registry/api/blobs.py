@@ -1,0 +1,106 @@
+"""Blob reads and deletes: /v2/<name>/blobs/<digest>."""
+
+import re
+
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+
+from registry import selectors
+from registry.api.base import RegistryView, empty
+from registry.services.blobs import blob_unlink
+from registry.storage import get_store
+
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RangeFile:
+    """A file limited to length bytes from its current position (sendfile still sees fileno)."""
+
+    def __init__(self, f, length: int):
+        self.f, self.remaining = f, length
+
+    def read(self, size=-1):
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        data = self.f.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def close(self):
+        self.f.close()
+
+
+def parse_range(value: str, size: int) -> tuple[int, int] | None:
+    """Return the inclusive (start, end) of a single byte range, None if unsatisfiable."""
+    match = RANGE_RE.match(value.strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":
+        suffix = int(last)
+        if suffix == 0:
+            return None
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        return None
+    return start, end
+
+
+def blob_headers(blob) -> dict[str, str]:
+    return {
+        "Docker-Content-Digest": blob.digest,
+        "ETag": f'"{blob.digest}"',
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "max-age=31536000",
+    }
+
+
+class BlobView(RegistryView):
+    def head(self, request, name, digest):
+        package = selectors.package_get(name=name)
+        blob = selectors.blob_get(package=package, digest=digest)
+        response = HttpResponse(status=200, content_type="application/octet-stream")
+        response["Content-Length"] = str(blob.size)
+        for header, value in blob_headers(blob).items():
+            response[header] = value
+        return response
+
+    def get(self, request, name, digest):
+        package = selectors.package_get(name=name)
+        blob = selectors.blob_get(package=package, digest=digest)
+        store = get_store()
+        url = store.redirect_url(blob.digest)
+        if url:
+            response = HttpResponseRedirect(url, status=307)
+            response.status_code = 307
+            response["Docker-Content-Digest"] = blob.digest
+            return response
+        range_header = request.META.get("HTTP_RANGE")
+        if range_header:
+            byte_range = parse_range(range_header, blob.size)
+            if byte_range is None:
+                return empty(416, {"Content-Range": f"bytes */{blob.size}"})
+            start, end = byte_range
+            f = store.open(blob.digest)
+            f.seek(start)
+            response = FileResponse(RangeFile(f, end - start + 1), status=206,
+                                    content_type="application/octet-stream")
+            response["Content-Length"] = str(end - start + 1)
+            response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
+        else:
+            response = FileResponse(store.open(blob.digest), content_type="application/octet-stream")
+            response["Content-Length"] = str(blob.size)
+        response.block_size = 1024 * 1024
+        for header, value in blob_headers(blob).items():
+            response[header] = value
+        return response
+
+    def delete(self, request, name, digest):
+        package = selectors.package_get(name=name)
+        blob_unlink(package=package, digest=digest)
+        return empty(202, {"Docker-Content-Digest": digest})

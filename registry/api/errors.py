@@ -1,0 +1,39 @@
+"""The one place that turns errors into the spec's JSON error responses."""
+
+import logging
+
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+
+from registry.oci import errors as oci
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(exc: oci.OCIError) -> JsonResponse:
+    response = JsonResponse({"errors": [exc.as_dict()]}, status=exc.status)
+    for header, value in exc.headers.items():
+        response[header] = value
+    return response
+
+
+def exception_handler(exc, context):
+    """DRF exception handler: answer every failure on /v2/ in the spec's error format."""
+    if isinstance(exc, oci.OCIError):
+        return error_response(exc)
+    if isinstance(exc, drf.MethodNotAllowed):
+        return error_response(oci.Unsupported(f"method {context['request'].method} is not allowed here"))
+    if isinstance(exc, drf.Throttled):
+        wait = int(exc.wait or 1)
+        return error_response(oci.TooManyRequests(
+            f"too many requests; retry in {wait} seconds", headers={"Retry-After": str(wait)}))
+    if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
+        return error_response(oci.Unauthorized(str(exc.detail)))
+    if isinstance(exc, drf.PermissionDenied):
+        return error_response(oci.Denied(str(exc.detail)))
+    if isinstance(exc, Http404):
+        return error_response(oci.NameUnknown())
+    if isinstance(exc, drf.APIException):
+        error = oci.OCIError(str(exc.detail), status=exc.status_code)
+        return error_response(error)
+    return None

@@ -1,0 +1,88 @@
+"""Manifests: /v2/<name>/manifests/<reference>."""
+
+from django.conf import settings
+from django.http import HttpResponse
+
+from registry import selectors
+from registry.api.base import RegistryView, empty
+from registry.api.streams import read_limited
+from registry.oci import media_types as mt
+from registry.oci.digests import looks_like_digest
+from registry.oci.errors import ManifestUnknown, SizeInvalid
+from registry.services.manifests import manifest_delete, manifest_put
+from registry.services.packages import package_get_or_create
+
+
+def accepts(accept_header: str, media_type: str) -> bool:
+    """Return True if an Accept header admits media_type (no header admits everything)."""
+    if not accept_header.strip():
+        return True
+    for part in accept_header.split(","):
+        accepted = mt.base_type(part)
+        if accepted in ("*/*", "application/*", media_type, "application/json"):
+            return True
+    return False
+
+
+def manifest_headers(manifest) -> dict[str, str]:
+    return {
+        "Content-Type": manifest.media_type,
+        "Content-Length": str(manifest.size),
+        "Docker-Content-Digest": manifest.digest,
+        "ETag": f'"{manifest.digest}"',
+    }
+
+
+class ManifestView(RegistryView):
+    def _find(self, request, name, reference):
+        package = selectors.package_get(name=name)
+        manifest = selectors.manifest_get(package=package, reference=reference)
+        accept = ", ".join(request.META.get("HTTP_ACCEPT", "").split("\n"))
+        # A digest names exact bytes; a tag is answered only in a form the client reads.
+        if not looks_like_digest(reference) and not accepts(accept, manifest.media_type):
+            raise ManifestUnknown(
+                f"{name}:{reference} is a {manifest.media_type}, which this client does not accept "
+                f"(Accept: {accept})",
+                detail={"name": name, "reference": reference, "mediaType": manifest.media_type},
+                status=404,
+            )
+        return manifest
+
+    def head(self, request, name, reference):
+        manifest = self._find(request, name, reference)
+        return empty(200, manifest_headers(manifest))
+
+    def get(self, request, name, reference):
+        manifest = self._find(request, name, reference)
+        response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type)
+        for header, value in manifest_headers(manifest).items():
+            response[header] = value
+        return response
+
+    def put(self, request, name, reference):
+        limit = settings.BERTH_MAX_MANIFEST_SIZE
+        raw = read_limited(request, limit, lambda: SizeInvalid(
+            f"manifest is larger than the {limit // (1024 * 1024)} MiB limit", status=413))
+        package = package_get_or_create(name=name)
+        manifest, parsed = manifest_put(
+            package=package,
+            reference=reference,
+            raw=raw,
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            tags=request.GET.getlist("tag"),
+        )
+        headers = {
+            "Location": f"/v2/{name}/manifests/{manifest.digest}",
+            "Docker-Content-Digest": manifest.digest,
+        }
+        if parsed.subject is not None:
+            headers["OCI-Subject"] = parsed.subject.digest
+        tags = request.GET.getlist("tag")
+        if tags and looks_like_digest(reference):
+            headers["OCI-Tag"] = ", ".join(tags)
+        return empty(201, headers)
+
+    def delete(self, request, name, reference):
+        package = selectors.package_get(name=name)
+        manifest_delete(package=package, reference=reference)
+        return empty(202)

@@ -1,0 +1,79 @@
+"""Blob uploads: /v2/<name>/blobs/uploads/ and /v2/<name>/blobs/uploads/<uuid>."""
+
+from accounts import access
+from registry import selectors
+from registry.api.base import RegistryView, empty
+from registry.api.streams import body_stream, content_length
+from registry.oci.errors import DigestInvalid
+from registry.services.blobs import blob_mount, blob_store_monolithic
+from registry.services.packages import package_get_or_create
+from registry.services.uploads import (
+    range_headers,
+    upload_append,
+    upload_cancel,
+    upload_finish,
+    upload_get,
+    upload_start,
+)
+
+
+def upload_location(name: str, upload) -> dict[str, str]:
+    return {
+        "Location": f"/v2/{name}/blobs/uploads/{upload.id}",
+        "Docker-Upload-UUID": str(upload.id),
+        **range_headers(upload),
+    }
+
+
+def blob_created(name: str, digest: str) -> dict[str, str]:
+    return {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": digest}
+
+
+class UploadStartView(RegistryView):
+    def post(self, request, name):
+        package = package_get_or_create(name=name)
+        digest = request.GET.get("digest")
+        mount, source_name = request.GET.get("mount"), request.GET.get("from")
+        if mount:
+            source = None
+            if source_name and access.can_read(request, source_name):
+                source = selectors.package_find(name=source_name)
+            if blob_mount(package=package, digest=mount, source=source):
+                return empty(201, blob_created(name, mount))
+        elif digest:
+            blob = blob_store_monolithic(package=package, digest=digest, stream=body_stream(request),
+                                         length=content_length(request))
+            return empty(201, blob_created(name, blob.digest))
+        upload = upload_start(package=package)
+        return empty(202, upload_location(name, upload))
+
+
+class UploadView(RegistryView):
+    def get(self, request, name, upload_id):
+        package = selectors.package_get(name=name)
+        upload = upload_get(package=package, upload_id=upload_id)
+        return empty(204, upload_location(name, upload))
+
+    def patch(self, request, name, upload_id):
+        package = selectors.package_get(name=name)
+        upload = upload_get(package=package, upload_id=upload_id)
+        upload = upload_append(upload=upload, stream=body_stream(request), length=content_length(request),
+                               content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        return empty(202, upload_location(name, upload))
+
+    def put(self, request, name, upload_id):
+        package = selectors.package_get(name=name)
+        upload = upload_get(package=package, upload_id=upload_id)
+        digest = request.GET.get("digest", "")
+        if not digest:
+            raise DigestInvalid("finish an upload with PUT ...?digest=sha256:<hex> naming the blob's digest")
+        blob = upload_finish(upload=upload, digest=digest, stream=body_stream(request),
+                             length=content_length(request),
+                             content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        return empty(201, blob_created(name, blob.digest))
+
+    def delete(self, request, name, upload_id):
+        package = selectors.package_get(name=name)
+        upload = upload_get(package=package, upload_id=upload_id)
+        upload_cancel(upload=upload)
+        return empty(204)

@@ -1,0 +1,125 @@
+"""Registry data: packages, blobs, manifests, tags and upload sessions."""
+
+import uuid
+
+from django.db import models
+
+
+class Visibility(models.TextChoices):
+    PRIVATE = "private", "Private"
+    INTERNAL = "internal", "Internal"
+    PUBLIC = "public", "Public"
+
+
+class Blob(models.Model):
+    """A content-addressed blob, stored once however many packages link it."""
+
+    digest = models.CharField(max_length=200, unique=True)
+    size = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.digest
+
+
+class Package(models.Model):
+    """A repository: OWNER/IMAGE_NAME, where OWNER is the first path component."""
+
+    name = models.CharField(max_length=255, unique=True)
+    namespace = models.CharField(max_length=255, db_index=True)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class PackageBlob(models.Model):
+    """A blob made visible in one package (pushed there or mounted)."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE)
+    blob = models.ForeignKey(Blob, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["package", "blob"], name="unique_package_blob"),
+        ]
+
+
+class Manifest(models.Model):
+    """One version of a package: an image manifest, an index or an artifact, byte for byte."""
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="manifests")
+    digest = models.CharField(max_length=200)
+    media_type = models.CharField(max_length=255)
+    artifact_type = models.CharField(max_length=255, blank=True)
+    raw = models.BinaryField()
+    size = models.BigIntegerField()
+    pushed_at = models.DateTimeField(auto_now_add=True)
+    config_digest = models.CharField(max_length=200, blank=True)
+    subject_digest = models.CharField(max_length=200, blank=True, db_index=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    labels = models.JSONField(default=dict, blank=True)
+    platforms = models.JSONField(default=list, blank=True)
+    layers_size = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-pushed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "digest"], name="unique_package_manifest"),
+        ]
+
+    def __str__(self):
+        return f"{self.package.name}@{self.digest}"
+
+
+class ManifestReference(models.Model):
+    """A blob or child manifest that a manifest names, kept for garbage collection and pages."""
+
+    class Kind(models.TextChoices):
+        BLOB = "blob", "Blob"
+        MANIFEST = "manifest", "Manifest"
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="references")
+    digest = models.CharField(max_length=200, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["manifest", "digest", "kind"], name="unique_manifest_reference"),
+        ]
+
+
+class Tag(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=128)
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="tags")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["package", "name"], name="unique_package_tag"),
+        ]
+
+    def __str__(self):
+        return f"{self.package.name}:{self.name}"
+
+
+class Upload(models.Model):
+    """A blob upload session; its state lives here so any worker can continue it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="uploads")
+    offset = models.BigIntegerField(default=0)
+    storage_state = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"upload {self.id} to {self.package.name}"

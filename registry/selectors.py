@@ -1,0 +1,71 @@
+"""Reads shared by the distribution API and the package pages."""
+
+from django.db.models import Exists, OuterRef
+
+from registry.models import Blob, Manifest, Package, Tag
+from registry.oci.digests import looks_like_digest, parse_digest
+from registry.oci.errors import BlobUnknown, ManifestUnknown, NameUnknown
+from registry.oci.names import validate_name, validate_tag
+
+
+def package_get(*, name: str) -> Package:
+    """Return the package called name or raise NAME_UNKNOWN."""
+    validate_name(name)
+    package = Package.objects.filter(name=name).first()
+    if package is None:
+        raise NameUnknown(f"repository {name} is not known to this registry", detail={"name": name})
+    return package
+
+
+def package_find(*, name: str) -> Package | None:
+    return Package.objects.filter(name=name).first()
+
+
+def blob_get(*, package: Package, digest: str) -> Blob:
+    """Return a blob linked to package, or raise BLOB_UNKNOWN."""
+    parse_digest(digest)
+    blob = Blob.objects.filter(digest=digest, packages=package).first()
+    if blob is None:
+        raise BlobUnknown(f"blob {digest} is not in {package.name}", detail={"digest": digest})
+    return blob
+
+
+def manifest_get(*, package: Package, reference: str) -> Manifest:
+    """Return the manifest a tag or digest names in package, or raise MANIFEST_UNKNOWN."""
+    if looks_like_digest(reference):
+        parse_digest(reference)
+        manifest = Manifest.objects.filter(package=package, digest=reference).first()
+    else:
+        validate_tag(reference)
+        manifest = Manifest.objects.filter(package=package, tags__name=reference).first()
+    if manifest is None:
+        raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
+                              detail={"name": package.name, "reference": reference})
+    return manifest
+
+
+def tag_names(*, package: Package, n: int | None, last: str | None) -> list[str]:
+    """Return tag names in lexical order after last, at most n of them."""
+    tags = Tag.objects.filter(package=package).order_by("name")
+    if last:
+        tags = tags.filter(name__gt=last)
+    names = tags.values_list("name", flat=True)
+    return list(names if n is None else names[:n])
+
+
+def referrers(*, package: Package, digest: str, artifact_type: str | None) -> list[Manifest]:
+    """Return manifests in package whose subject is digest, optionally of one artifactType."""
+    parse_digest(digest)
+    manifests = Manifest.objects.filter(package=package, subject_digest=digest).order_by("pushed_at", "id")
+    if artifact_type:
+        manifests = manifests.filter(artifact_type=artifact_type)
+    return list(manifests)
+
+
+def catalog_names(*, packages, n: int | None, last: str | None) -> list[str]:
+    """Return names of packages holding at least one manifest, lexically after last."""
+    packages = packages.filter(Exists(Manifest.objects.filter(package=OuterRef("pk")))).order_by("name")
+    if last:
+        packages = packages.filter(name__gt=last)
+    names = packages.values_list("name", flat=True)
+    return list(names if n is None else names[:n])

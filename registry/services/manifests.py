@@ -1,0 +1,156 @@
+"""Writes on manifests and tags."""
+
+from django.db import IntegrityError, transaction
+
+from registry.models import Manifest, ManifestReference, Package, PackageBlob, Tag
+from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
+from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
+from registry.oci.manifests import ParsedManifest, parse_image_config, parse_manifest
+from registry.oci.names import validate_tag
+from registry.storage import get_store
+
+MAX_CONFIG_SIZE = 8 * 1024 * 1024
+
+
+def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: str,
+                 tags: list[str] = ()) -> tuple[Manifest, ParsedManifest]:
+    """Validate and store a manifest under a tag or its digest, plus any extra tags."""
+    if looks_like_digest(reference):
+        wanted = parse_digest(reference)
+        digest = digest_bytes(raw, wanted.algorithm)
+        if digest != reference:
+            raise DigestInvalid(
+                f"the manifest's digest is {digest}, not {reference} as the URL says",
+                detail={"expected": reference, "actual": digest},
+            )
+        tag_list = [validate_tag(t) for t in tags]
+    else:
+        digest = digest_bytes(raw)
+        tag_list = [validate_tag(reference), *(validate_tag(t) for t in tags)]
+
+    parsed = parse_manifest(raw, content_type)
+    sizes = _check_blobs(package, parsed)
+    _check_children(package, parsed)
+    labels, platforms = _describe(package, parsed)
+
+    with transaction.atomic():
+        manifest = Manifest.objects.filter(package=package, digest=digest).first()
+        if manifest is None:
+            manifest = _create(package, digest, raw, parsed, labels, platforms, sizes)
+        for tag in tag_list:
+            tag_set(package=package, name=tag, manifest=manifest)
+    return manifest, parsed
+
+
+def _check_blobs(package: Package, parsed: ParsedManifest) -> dict[str, int]:
+    """Raise MANIFEST_BLOB_UNKNOWN for a referenced blob missing from package."""
+    wanted = {d.digest for d in parsed.blob_descriptors()}
+    present = dict(PackageBlob.objects.filter(package=package, blob__digest__in=wanted)
+                   .values_list("blob__digest", "blob__size"))
+    for where, descriptor in _named_blobs(parsed):
+        size = present.get(descriptor.digest)
+        if size is None:
+            if descriptor.is_foreign:
+                continue  # Windows base layers live at their urls, not in the registry.
+            raise ManifestBlobUnknown(
+                f"{where} {descriptor.digest} has not been pushed to {package.name}; "
+                "push the blob before the manifest",
+                detail={"digest": descriptor.digest},
+            )
+        if size != descriptor.size:
+            raise ManifestInvalid(
+                f"{where} {descriptor.digest} is {size} bytes in the registry but the manifest "
+                f"says {descriptor.size}",
+                detail={"digest": descriptor.digest},
+            )
+    return present
+
+
+def _named_blobs(parsed: ParsedManifest):
+    if parsed.config is not None:
+        yield "config", parsed.config
+    for i, layer in enumerate(parsed.layers):
+        yield f"layers[{i}]", layer
+
+
+def _check_children(package: Package, parsed: ParsedManifest) -> None:
+    wanted = {d.digest for d in parsed.manifests}
+    present = set(Manifest.objects.filter(package=package, digest__in=wanted).values_list("digest", flat=True))
+    for i, child in enumerate(parsed.manifests):
+        if child.digest not in present:
+            raise ManifestBlobUnknown(
+                f"manifests[{i}] {child.digest} has not been pushed to {package.name}; "
+                "push each platform's manifest before the index",
+                detail={"digest": child.digest},
+            )
+
+
+def _describe(package: Package, parsed: ParsedManifest) -> tuple[dict, list]:
+    """Return the config labels and platforms the package pages show."""
+    if parsed.is_index:
+        platforms = [c.platform.as_dict() for c in parsed.manifests
+                     if c.platform is not None and c.platform.os != "unknown"]
+        return {}, platforms
+    if not parsed.is_image or parsed.config.size > MAX_CONFIG_SIZE:
+        return {}, []
+    with get_store().open(parsed.config.digest) as f:
+        config = parse_image_config(f.read(MAX_CONFIG_SIZE))
+    return config.labels, [config.platform.as_dict()] if config.platform else []
+
+
+def _create(package, digest, raw, parsed, labels, platforms, sizes) -> Manifest:
+    layers_size = sum(d.size for d in parsed.blob_descriptors())
+    if parsed.is_index:
+        layers_size = sum(Manifest.objects.filter(package=package, digest__in=[c.digest for c in parsed.manifests])
+                          .values_list("layers_size", flat=True))
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                package=package,
+                digest=digest,
+                media_type=parsed.media_type,
+                artifact_type=parsed.effective_artifact_type,
+                raw=raw,
+                size=len(raw),
+                config_digest=parsed.config.digest if parsed.config else "",
+                subject_digest=parsed.subject.digest if parsed.subject else "",
+                annotations=parsed.annotations,
+                labels=labels,
+                platforms=platforms,
+                layers_size=layers_size,
+            )
+    except IntegrityError:
+        return Manifest.objects.get(package=package, digest=digest)
+    references = [ManifestReference(manifest=manifest, digest=d.digest, kind=ManifestReference.Kind.BLOB)
+                  for d in parsed.blob_descriptors() if d.digest in sizes]
+    references += [ManifestReference(manifest=manifest, digest=d.digest, kind=ManifestReference.Kind.MANIFEST)
+                   for d in parsed.manifests]
+    ManifestReference.objects.bulk_create(references, ignore_conflicts=True)
+    return manifest
+
+
+def tag_set(*, package: Package, name: str, manifest: Manifest) -> Tag:
+    """Point tag name at manifest, moving it if it pointed elsewhere."""
+    updated = Tag.objects.filter(package=package, name=name).update(manifest=manifest)
+    if updated:
+        return Tag.objects.get(package=package, name=name)
+    try:
+        with transaction.atomic():
+            return Tag.objects.create(package=package, name=name, manifest=manifest)
+    except IntegrityError:
+        Tag.objects.filter(package=package, name=name).update(manifest=manifest)
+        return Tag.objects.get(package=package, name=name)
+
+
+def manifest_delete(*, package: Package, reference: str) -> None:
+    """Delete a manifest by digest (with its tags), or just a tag when given one."""
+    if looks_like_digest(reference):
+        parse_digest(reference)
+        deleted, _ = Manifest.objects.filter(package=package, digest=reference).delete()
+    else:
+        validate_tag(reference)
+        deleted, _ = Tag.objects.filter(package=package, name=reference).delete()
+    if not deleted:
+        raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
+                              detail={"name": package.name, "reference": reference})
+

@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     BERTH_DATA_DIR=/var/lib/berth \
     STATIC_ROOT=/app/staticfiles \
+    HOST=0.0.0.0 \
     PORT=8000
 
 WORKDIR /app
@@ -27,6 +28,6 @@ USER berth
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python3", "/app/config/healthcheck.py"]
 
-# Threaded workers keep long uploads from blocking others; the timeout covers the
-# 10-minute upload window of a large layer.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi --bind 0.0.0.0:${PORT} --worker-class gthread --workers ${WEB_CONCURRENCY:-2} --threads ${GUNICORN_THREADS:-8} --timeout 900 --access-logfile -"]
+# config/gunicorn.py: threaded workers, a timeout that covers the 10-minute upload window,
+# sendfile for blob GETs; everything else through the environment (PORT, WEB_CONCURRENCY, ...).
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py config.wsgi"]

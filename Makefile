@@ -20,8 +20,8 @@ run: venv
 	mkdir -p var
 	test -s var/secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py migrate --noinput
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" exec $(BIN)/gunicorn config.wsgi \
-		--bind $(HOST):$(PORT) --worker-class gthread --workers 2 --threads 8 --timeout 900
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" HOST=$(HOST) PORT=$(PORT) \
+		exec $(BIN)/gunicorn -c config/gunicorn.py config.wsgi
 
 lint: venv
 	$(BIN)/ruff check .

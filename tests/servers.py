@@ -71,9 +71,8 @@ class BerthServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v0")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", self.host,
-             "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
-             "--timeout", "900", "--access-logfile", "-"],
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", self.host,
+             "--workers", str(self.workers), "--threads", str(self.threads)],
             cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
         )
         wait_until(self.ready, timeout=30, what="gunicorn", log=self.log)

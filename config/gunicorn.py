@@ -1,0 +1,22 @@
+"""gunicorn settings shared by `make run`, the Docker image and the tests (`gunicorn -c config/gunicorn.py`).
+
+Anything here can be overridden on the command line or with GUNICORN_CMD_ARGS.
+"""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+# Threaded workers keep one long upload from blocking other requests.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+# A 10 GB layer takes minutes: the timeout covers the 10-minute upload window.
+timeout = 900
+graceful_timeout = 30
+keepalive = 75
+# Blob GETs of local files go out with sendfile().
+sendfile = True
+# Several servers run side by side (tests, two app servers on one host); they must not
+# fight over one control socket in $HOME.
+control_socket_disable = True
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")

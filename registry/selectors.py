@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef
 from registry.models import Blob, Manifest, Package, Tag
 from registry.oci.digests import looks_like_digest, parse_digest
 from registry.oci.errors import BlobUnknown, ManifestUnknown, NameUnknown
-from registry.oci.names import validate_name, validate_tag
+from registry.oci.names import is_valid_tag, validate_name
 
 
 def package_get(*, name: str) -> Package:
@@ -35,8 +35,13 @@ def manifest_get(*, package: Package, reference: str) -> Manifest:
     if looks_like_digest(reference):
         parse_digest(reference)
         manifest = Manifest.objects.filter(package=package, digest=reference).first()
+    elif not is_valid_tag(reference):
+        # No such tag can exist; the conformance suite expects 404 for reads of one.
+        raise ManifestUnknown(
+            f"{reference!r} is not a valid tag, so {package.name} has no manifest under it",
+            detail={"name": package.name, "reference": reference},
+        )
     else:
-        validate_tag(reference)
         manifest = Manifest.objects.filter(package=package, tags__name=reference).first()
     if manifest is None:
         raise ManifestUnknown(f"manifest {reference} is not in {package.name}",

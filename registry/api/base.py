@@ -63,8 +63,8 @@ def paginate(request, n_default: int | None = None) -> tuple[int | None, str | N
     return n, last
 
 
-def next_link(path: str, n: int | None, last: str, full: bool) -> dict[str, str]:
-    """Return the Link header pointing at the next page, if this page was full."""
-    if n is None or not full:
+def next_link(path: str, n: int | None, last: str, more: bool) -> dict[str, str]:
+    """Return the Link header pointing at the next page, if there is one."""
+    if n is None or not more:
         return {}
     return {"Link": f'<{path}?{urlencode({"n": n, "last": last})}>; rel="next"'}

@@ -14,10 +14,12 @@ class TagListView(RegistryView):
     def get(self, request, name):
         package = selectors.package_get(name=name)
         n, last = paginate(request)
-        names = selectors.tag_names(package=package, n=n, last=last)
-        response = JsonResponse({"name": name, "tags": names})
-        if names:
-            for header, value in next_link(request.path, n, names[-1], len(names) == n).items():
+        # One more than asked tells whether a next page exists.
+        names = selectors.tag_names(package=package, n=None if n is None else n + 1, last=last)
+        page = names[:n]
+        response = JsonResponse({"name": name, "tags": page})
+        if page:
+            for header, value in next_link(request.path, n, page[-1], len(names) > len(page)).items():
                 response[header] = value
         return response
 
@@ -50,10 +52,12 @@ def referrer_descriptor(manifest) -> dict:
 class CatalogView(RegistryView):
     def get(self, request):
         n, last = paginate(request)
-        names = selectors.catalog_names(packages=access.readable_packages(request), n=n, last=last)
-        response = JsonResponse({"repositories": names})
-        if names:
-            for header, value in next_link(request.path, n, names[-1], len(names) == n).items():
+        names = selectors.catalog_names(packages=access.readable_packages(request),
+                                        n=None if n is None else n + 1, last=last)
+        page = names[:n]
+        response = JsonResponse({"repositories": page})
+        if page:
+            for header, value in next_link(request.path, n, page[-1], len(names) > len(page)).items():
                 response[header] = value
         return response
 

@@ -102,6 +102,14 @@ def test_push_then_pull_by_name_tag_and_digest(docker, app_image, pushed_app):
     assert image_exists(docker, app_image.ref)
 
 
+def test_pushing_again_uploads_nothing(docker, app_image, pushed_app):
+    docker.docker("tag", app_image.ref, f"{pushed_app.repository}:latest")
+    output = docker.docker("push", f"{pushed_app.repository}:latest").stdout.decode()
+    assert output.count("Layer already exists") == 2, output
+    assert "Pushed" not in output
+    assert f"latest: digest: {pushed_app.digest}" in output
+
+
 def test_stored_manifest_and_config_carry_the_labels(registry_http, app_image, pushed_app):
     tags = registry_http.get(f"/v2/{pushed_app.path}/tags/list")
     assert tags.status_code == 200, tags.text

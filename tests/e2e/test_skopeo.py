@@ -138,3 +138,33 @@ def test_copy_between_repositories_mounts_blobs_then_delete(pushed_multi, berth,
     still = registry_http.get(f"/v2/{pushed_multi.path}/manifests/{arm64.digest}",
                               headers={"Accept": images.OCI_MANIFEST})
     assert still.status_code == 200
+
+
+def saved_files(docker, ref: str) -> dict[str, bytes]:
+    """Return the files of an image's layers, as `docker save` writes them (no container needed)."""
+    archive = images.tar_files(docker.docker("save", ref).stdout)
+    files = {}
+    for layer in json.loads(archive["manifest.json"])[0]["Layers"]:
+        files.update(images.tar_files(archive[layer]))
+    return files
+
+
+@pytest.mark.parametrize("arch", ["amd64", "arm64"])
+def test_docker_pulls_the_platform_it_asks_for(pushed_multi, docker, berth, arch):
+    ref = f"{berth.host}/{pushed_multi.path}:{pushed_multi.layout.tag}"
+    docker.docker("pull", "--platform", f"linux/{arch}", ref)
+    try:
+        config = json.loads(pushed_multi.layout.manifests[f"linux/{arch}"].data)["config"]
+        assert docker.docker("image", "inspect", "--format", "{{.Id}} {{.Architecture}}", ref).stdout.decode().split() \
+            == [config["digest"], arch]
+        assert saved_files(docker, ref)["etc/arch"] == f"{arch}\n".encode()
+    finally:
+        docker.docker("rmi", ref)
+
+
+def test_docker_manifest_inspect_lists_both_platforms(pushed_multi, docker, berth):
+    ref = f"{berth.host}/{pushed_multi.path}:{pushed_multi.layout.tag}"
+    index = json.loads(docker.docker("manifest", "inspect", "--insecure", ref).stdout)
+    assert [(m["platform"]["architecture"], m["digest"]) for m in index["manifests"]] == [
+        (arch, pushed_multi.layout.manifests[f"linux/{arch}"].digest) for arch in ("amd64", "arm64")
+    ]

@@ -5,6 +5,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -99,6 +100,11 @@ def test_push_then_pull_by_name_tag_and_digest(docker, app_image, pushed_app):
         docker.docker("pull", by_digest)
         assert_same_image(docker, by_digest, app_image)
         assert inspect(docker, by_digest, "{{json .RepoDigests}}") == json.dumps([by_digest])
+
+        # --all-tags lists the tags through the registry's tags/list.
+        docker.docker("pull", "--all-tags", pushed_app.repository)
+        assert sorted(json.loads(inspect(docker, app_image.id, "{{json .RepoTags}}"))) == [
+            f"{pushed_app.repository}:2.5", f"{pushed_app.repository}:latest"]
     assert image_exists(docker, app_image.ref)
 
 
@@ -164,6 +170,22 @@ def test_pulling_a_missing_tag_says_manifest_unknown(docker, pushed_app):
 LARGE_LAYER_SIZE = 100 * 1024 * 1024 + 12345
 
 
+def worker_peak_memory(server_pid: int) -> dict[int, int]:
+    """Return the peak resident memory (VmHWM, bytes) of each gunicorn worker of a server."""
+    peaks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != server_pid:  # the field after state is the parent pid
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError):
+            continue
+        kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+        peaks[int(stat.parent.name)] = int(kilobytes) * 1024
+    return peaks
+
+
 @pytest.mark.slow
 def test_layer_of_over_100_megabytes(docker, berth, owner, registry_http):
     # Random bytes so gzip cannot shrink the layer below 100 MB on the wire or in the registry.
@@ -175,6 +197,8 @@ def test_layer_of_over_100_megabytes(docker, berth, owner, registry_http):
     docker.docker("import", "-", local, input=rootfs)
     del rootfs
     image_id = inspect(docker, local, "{{.Id}}")
+    peaks_before = worker_peak_memory(berth.process.pid)
+    assert peaks_before, "found no gunicorn workers to watch"
     path = f"{owner.username}/large-layer"
     ref = f"{berth.host}/{path}:1"
     docker.docker("tag", local, ref)
@@ -197,3 +221,9 @@ def test_layer_of_over_100_megabytes(docker, berth, owner, registry_http):
     files = images.tar_files(copied)
     assert hashlib.sha256(files["large.bin"]).hexdigest() == checksum
     remove_image(docker, image_id)
+
+    # Blobs stream through in pieces: no worker held the layer in memory on the way in or out.
+    peaks_after = worker_peak_memory(berth.process.pid)
+    baseline = min(peaks_before.values())
+    growth = {pid: peak - peaks_before.get(pid, baseline) for pid, peak in peaks_after.items()}
+    assert max(growth.values()) < LARGE_LAYER_SIZE // 2, f"worker memory grew by {growth} bytes"

@@ -6,6 +6,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -35,7 +36,7 @@ class RegistryHTTP:
             return self.session.request(method, url, headers=headers, auth=self.auth, timeout=60, **kwargs)
         fields = dict(CHALLENGE_PARAM.findall(params))
         query = {k: v for k, v in fields.items() if k in ("service", "scope")}
-        answer = self.session.get(fields["realm"], params=query, auth=self.auth, timeout=60)
+        answer = self.session.get(urljoin(url, fields["realm"]), params=query, auth=self.auth, timeout=60)
         answer.raise_for_status()
         token = answer.json().get("token") or answer.json()["access_token"]
         headers["Authorization"] = f"Bearer {token}"

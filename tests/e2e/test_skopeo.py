@@ -168,3 +168,30 @@ def test_docker_manifest_inspect_lists_both_platforms(pushed_multi, docker, bert
     assert [(m["platform"]["architecture"], m["digest"]) for m in index["manifests"]] == [
         (arch, pushed_multi.layout.manifests[f"linux/{arch}"].digest) for arch in ("amd64", "arm64")
     ]
+
+
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def test_copy_converted_to_a_docker_manifest_list(pushed_multi, berth, owner, skopeo, registry_http, docker):
+    path = f"{owner.username}/multi-docker"
+    skopeo("copy", "--all", "--format", "v2s2", "--dest-tls-verify=false", "--dest-creds", skopeo.creds,
+           f"oci:{pushed_multi.layout.path}:{pushed_multi.layout.tag}", f"docker://{berth.host}/{path}:1")
+
+    listing = registry_http.get(f"/v2/{path}/manifests/1", headers={"Accept": DOCKER_LIST})
+    assert listing.status_code == 200, listing.text
+    assert listing.headers["Content-Type"] == DOCKER_LIST
+    children = listing.json()["manifests"]
+    assert [c["platform"] for c in children] == [{"architecture": a, "os": "linux"} for a in ("amd64", "arm64")]
+    for child in children:
+        manifest = registry_http.get(f"/v2/{path}/manifests/{child['digest']}", headers={"Accept": DOCKER_MANIFEST})
+        assert manifest.headers["Content-Type"] == child["mediaType"] == DOCKER_MANIFEST
+        assert images.sha256(manifest.content) == child["digest"]
+
+    ref = f"{berth.host}/{path}:1"
+    docker.docker("pull", "--platform", "linux/arm64", ref)
+    try:
+        assert saved_files(docker, ref)["etc/arch"] == b"arm64\n"
+    finally:
+        docker.docker("rmi", ref)

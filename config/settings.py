@@ -28,9 +28,26 @@ BERTH_MAX_LAYER_SIZE = env.int("BERTH_MAX_LAYER_SIZE", default=10 * 1000**3)
 BERTH_MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 BERTH_UPLOAD_TIMEOUT = env.int("BERTH_UPLOAD_TIMEOUT", default=600)
 
-if BERTH_STORAGE not in ("filesystem",):
+if BERTH_STORAGE not in ("filesystem", "s3"):
     raise ImproperlyConfigured(
-        f"BERTH_STORAGE={BERTH_STORAGE!r} is not supported; use 'filesystem'."
+        f"BERTH_STORAGE={BERTH_STORAGE!r} is not supported; use 'filesystem' or 's3'."
+    )
+
+# S3-compatible storage (BERTH_STORAGE=s3), with django-storages' setting names.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="")
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="")
+AWS_LOCATION = env.str("AWS_LOCATION", default="")
+AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
+# Answer blob GETs with a redirect to a presigned URL (clients must reach AWS_S3_ENDPOINT_URL).
+BERTH_BLOB_REDIRECT = env.bool("BERTH_BLOB_REDIRECT", default=BERTH_STORAGE == "s3")
+if BERTH_STORAGE == "s3" and not AWS_STORAGE_BUCKET_NAME:
+    raise ImproperlyConfigured(
+        "BERTH_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME (and usually AWS_S3_ENDPOINT_URL, "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); see README.md, \"S3-compatible storage\"."
     )
 
 INSTALLED_APPS = [

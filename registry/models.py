@@ -16,6 +16,9 @@ class Blob(models.Model):
 
     digest = models.CharField(max_length=200, unique=True)
     size = models.BigIntegerField()
+    # Where the blob store keeps the bytes when that doesn't follow from the digest (S3 objects
+    # are named at the start of an upload, before the digest is known); "" means it does.
+    storage_key = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):

@@ -74,7 +74,7 @@ class BlobView(RegistryView):
         package = selectors.package_get(name=name)
         blob = selectors.blob_get(package=package, digest=digest)
         store = get_store()
-        url = store.redirect_url(blob.digest)
+        url = store.redirect_url(blob.digest, key=blob.storage_key)
         if url:
             response = HttpResponseRedirect(url, status=307)
             response.status_code = 307
@@ -86,14 +86,14 @@ class BlobView(RegistryView):
             if byte_range is None:
                 return empty(416, {"Content-Range": f"bytes */{blob.size}"})
             start, end = byte_range
-            f = store.open(blob.digest)
-            f.seek(start)
+            f = store.open(blob.digest, key=blob.storage_key, offset=start)
             response = FileResponse(RangeFile(f, end - start + 1), status=206,
                                     content_type="application/octet-stream")
             response["Content-Length"] = str(end - start + 1)
             response["Content-Range"] = f"bytes {start}-{end}/{blob.size}"
         else:
-            response = FileResponse(store.open(blob.digest), content_type="application/octet-stream")
+            response = FileResponse(store.open(blob.digest, key=blob.storage_key),
+                                    content_type="application/octet-stream")
             response["Content-Length"] = str(blob.size)
         response.block_size = 1024 * 1024
         for header, value in blob_headers(blob).items():

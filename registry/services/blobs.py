@@ -8,16 +8,22 @@ from registry.oci.errors import BlobUnknown
 from registry.storage import get_store
 
 
-def blob_record(*, digest: str, size: int) -> Blob:
-    """Return the Blob row for a stored blob, creating it when first seen."""
+def blob_record(*, digest: str, size: int, storage_key: str = "") -> Blob:
+    """Return the Blob row for a stored blob, creating it when first seen.
+
+    When the digest already has a blob, the bytes just stored under storage_key are a
+    duplicate and are deleted: each digest is stored once.
+    """
     blob = Blob.objects.filter(digest=digest).first()
-    if blob is not None:
-        return blob
-    try:
-        with transaction.atomic():
-            return Blob.objects.create(digest=digest, size=size)
-    except IntegrityError:
-        return Blob.objects.get(digest=digest)
+    if blob is None:
+        try:
+            with transaction.atomic():
+                return Blob.objects.create(digest=digest, size=size, storage_key=storage_key)
+        except IntegrityError:
+            blob = Blob.objects.get(digest=digest)
+    if storage_key and storage_key != blob.storage_key:
+        get_store().delete(digest, key=storage_key)
+    return blob
 
 
 def blob_link(*, package: Package, blob: Blob) -> None:
@@ -32,8 +38,8 @@ def blob_link(*, package: Package, blob: Blob) -> None:
 def blob_store_monolithic(*, package: Package, digest: str, stream, length: int | None) -> Blob:
     """Store a whole blob sent in one request, verify it, and link it to package."""
     parsed = parse_digest(digest)
-    size = get_store().store(stream, length=length, digest=parsed)
-    blob = blob_record(digest=digest, size=size)
+    size, key = get_store().store(stream, length=length, digest=parsed)
+    blob = blob_record(digest=digest, size=size, storage_key=key)
     blob_link(package=package, blob=blob)
     return blob
 

@@ -95,12 +95,12 @@ def upload_finish(*, upload: Upload, digest: str, stream, length: int | None,
         upload = upload_append(upload=upload, stream=stream, length=length, content_range=content_range)
     store = get_store()
     try:
-        store.finish(str(upload.id), upload.offset, upload.storage_state, parsed)
+        key = store.finish(str(upload.id), upload.offset, upload.storage_state, parsed)
     except Exception:
         upload_cancel(upload=upload)
         raise
     with transaction.atomic():
-        blob = blob_record(digest=digest, size=upload.offset)
+        blob = blob_record(digest=digest, size=upload.offset, storage_key=key)
         blob_link(package=upload.package, blob=blob)
         Upload.objects.filter(id=upload.id).delete()
     return blob

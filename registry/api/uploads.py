@@ -4,7 +4,7 @@ from accounts import access
 from registry import selectors
 from registry.api.base import RegistryView, empty
 from registry.api.streams import body_stream, content_length
-from registry.oci.errors import DigestInvalid
+from registry.oci.errors import BlobUploadInvalid, DigestInvalid
 from registry.services.blobs import blob_mount, blob_store_monolithic
 from registry.services.packages import package_get_or_create
 from registry.services.uploads import (
@@ -57,8 +57,14 @@ class UploadView(RegistryView):
     def patch(self, request, name, upload_id):
         package = selectors.package_get(name=name)
         upload = upload_get(package=package, upload_id=upload_id)
-        upload = upload_append(upload=upload, stream=body_stream(request), length=content_length(request),
-                               content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        try:
+            upload = upload_append(upload=upload, stream=body_stream(request), length=content_length(request),
+                                   content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        except BlobUploadInvalid as exc:
+            if exc.status == 416:
+                # The spec's 416 tells the client where to resume: Location as well as Range.
+                exc.headers = {**upload_location(name, upload), **exc.headers}
+            raise
         return empty(202, upload_location(name, upload))
 
     def put(self, request, name, upload_id):

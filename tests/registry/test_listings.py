@@ -95,6 +95,7 @@ class TestTags:
         response = api.get(f"/v2/{REPO}/tags/list?n=0")
         assert response.status_code == 200
         assert response.json()["tags"] == []
+        assert "Link" not in response  # the spec: an empty list and no Link when n is zero
 
     @pytest.mark.parametrize("n", ["abc", "-1"])
     def test_bad_n(self, api, n):

@@ -113,6 +113,7 @@ def test_out_of_order_chunk_is_416_and_keeps_the_session(api):
     first = error(response, 416, "BLOB_UPLOAD_INVALID")
     assert "starts at byte 3" in first["message"]
     assert response["Range"] == "0-0"
+    assert response["Location"] == location
     # The session is intact: the right chunk is still accepted.
     assert patch(api, location, BLOB, f"0-{len(BLOB) - 1}").status_code == 202
     assert request(api, "PUT", f"{location}?digest={sha256(BLOB)}").status_code == 201
@@ -120,8 +121,21 @@ def test_out_of_order_chunk_is_416_and_keeps_the_session(api):
 
 def test_malformed_content_range_is_416(api):
     location = start_upload(api)
-    error(patch(api, location, b"abc", "bytes three"), 416, "BLOB_UPLOAD_INVALID")
-    error(patch(api, location, b"abc", "5-2"), 416, "BLOB_UPLOAD_INVALID")
+    assert patch(api, location, b"abc", "0-2").status_code == 202
+    for value in ("bytes three", "5-3", "3-"):
+        response = patch(api, location, b"abc", value)
+        error(response, 416, "BLOB_UPLOAD_INVALID")
+        assert response["Range"] == "0-2"
+        assert response["Location"] == location
+
+
+@pytest.mark.parametrize("value", ["3-5", "bytes 3-5/6", "bytes=3-5", "3-5/*"])
+def test_content_range_spellings(api, value):
+    location = start_upload(api)
+    assert patch(api, location, b"abc", "0-2").status_code == 202
+    response = patch(api, location, b"def", value)
+    assert response.status_code == 202, body(response)
+    assert response["Range"] == "0-5"
 
 
 def test_content_range_disagreeing_with_content_length_is_416(api):

@@ -291,6 +291,27 @@ class TestSizes:
         assert "Content-Length 50" in first["message"]
         assert api.get(location)["Range"] == "0-0"
 
+    def test_a_short_chunk_is_dropped_and_the_upload_continues(self, api, settings):
+        """Bytes of a chunk that broke off half way must not end up in the blob."""
+        location = start_upload(api)
+        assert patch(api, location, BLOB[:100]).status_code == 202
+        response = request(api, "PATCH", location, headers={"Content-Length": "500"},
+                           **{"wsgi.input": io.BytesIO(b"garbage that stops early")})
+        error(response, 400, "SIZE_INVALID")
+        assert api.get(location)["Range"] == "0-99"
+        assert patch(api, location, BLOB[100:], f"100-{len(BLOB) - 1}").status_code == 202
+        assert request(api, "PUT", f"{location}?digest={sha256(BLOB)}").status_code == 201, "digest must verify"
+        assert get_blob(api, sha256(BLOB)) == BLOB
+
+    def test_short_monolithic_post_stores_nothing(self, api, settings):
+        digest = sha256(BLOB)
+        response = request(api, "POST", f"/v2/{REPO}/blobs/uploads/?digest={digest}",
+                           headers={"Content-Length": str(len(BLOB))}, **{"wsgi.input": io.BytesIO(BLOB[:10])})
+        error(response, 400, "SIZE_INVALID")
+        assert api.head(f"/v2/{REPO}/blobs/{digest}").status_code == 404
+        assert not blobs_stored(settings)
+        assert not uploads_left(settings)
+
     def test_layer_over_the_limit_is_refused_and_nothing_kept(self, api, settings):
         settings.BERTH_MAX_LAYER_SIZE = 1000
         data = b"x" * 1001

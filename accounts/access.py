@@ -1,25 +1,241 @@
 """The one place that decides who may do what with a package.
 
-Until accounts land every caller may pull, push and delete; views and pages already ask
-here, so enforcement plugs in without touching them.
+Actions are the distribution API's: pull (read), push (write) and delete. A caller may do an
+action when three things agree: the credentials' scopes (a personal access token's, or all
+of them for a signed-in page visitor), a registry token's grant for that repository, and the
+person's role on the package (owner, organization owner, member creating a new package,
+a user or team grant) or its visibility (public: anyone pulls; internal: anyone signed in).
+
+A package the caller can't read answers exactly like a missing one.
 """
 
-from registry.models import Package
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+
+from accounts.authentication import Credential, challenge
+from accounts.models import Membership, Namespace, PackagePermission
+from accounts.registry_tokens import RegistryGrant
+from accounts.services import package_create
+from accounts.tokens import scope_actions
+from registry.models import Package, Visibility
+from registry.oci.errors import Denied, NameUnknown, OCIError, Unauthorized
+from registry.oci.names import validate_name
+
+ALL_ACTIONS = frozenset({"pull", "push", "delete"})
+Role = PackagePermission.Role
+ROLE_ORDER = {Role.READ: 1, Role.WRITE: 2, Role.ADMIN: 3}
+ROLE_ACTIONS = {
+    Role.READ: frozenset({"pull"}),
+    Role.WRITE: frozenset({"pull", "push"}),
+    Role.ADMIN: ALL_ACTIONS,
+}
+SCOPE_FOR_ACTION = {"pull": "read:packages", "push": "write:packages", "delete": "delete:packages"}
+ROLE_FOR_ACTION = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.ADMIN}
+VERBS = {"pull": "pull", "push": "push to", "delete": "delete versions of"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: object
+    scopes: frozenset[str]
+    grant: RegistryGrant | None
+    has_credentials: bool
+
+
+def caller_for(request) -> Caller:
+    """Return who is asking and what their credentials allow."""
+    user = getattr(request, "user", None) or AnonymousUser()
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, Credential):
+        scopes = frozenset(scope_actions(auth.pat.scopes)) if auth.pat is not None else frozenset({"pull"})
+        return Caller(user, scopes, auth.grant, True)
+    if user.is_authenticated:
+        # A signed-in page visitor: the session carries every scope.
+        return Caller(user, ALL_ACTIONS, None, True)
+    return Caller(user, frozenset({"pull"}), None, False)
+
+
+def name_unknown(name: str) -> NameUnknown:
+    """Return the error a missing repository gets; unreadable ones get exactly the same."""
+    return NameUnknown(f"repository {name} is not known to this registry", detail={"name": name})
+
+
+def unauthorized(request, name: str | None = None, action: str | None = None, error: str | None = None
+                 ) -> Unauthorized:
+    host = request.get_host()
+    return Unauthorized(
+        f"authentication required: run `docker login {host}` with your username and a personal access token",
+        headers={"WWW-Authenticate": challenge(request, name, action, error)},
+    )
+
+
+def namespace_role(user, namespace: str) -> str | None:
+    """Return admin if user holds namespace (as its user or an organization owner), member if a member."""
+    if not user.is_authenticated:
+        return None
+    holder = Namespace.objects.filter(name=namespace).values("user_id", "organization_id").first()
+    if holder is None:
+        # A user made outside Berth's sign-up (createsuperuser) still owns their own name.
+        return Role.ADMIN if user.get_username() == namespace else None
+    if holder["user_id"] is not None:
+        return Role.ADMIN if holder["user_id"] == user.pk else None
+    membership = Membership.objects.filter(organization_id=holder["organization_id"], user=user).first()
+    if membership is None:
+        return None
+    return Role.ADMIN if membership.role == Membership.Role.OWNER else "member"
+
+
+def package_role(user, package: Package | None, namespace: str) -> str | None:
+    """Return user's role (read, write, admin) on package; package is None for a name not yet pushed."""
+    held = namespace_role(user, namespace)
+    if held == Role.ADMIN:
+        return Role.ADMIN
+    if package is None:
+        # Members of an organization may create packages in it.
+        return Role.WRITE if held == "member" else None
+    if not user.is_authenticated:
+        return None
+    roles = PackagePermission.objects.filter(
+        Q(user=user) | Q(team__members=user), package=package).values_list("role", flat=True)
+    return max(roles, key=ROLE_ORDER.__getitem__, default=None)
+
+
+def visible(user, package: Package | None, role: str | None) -> bool:
+    """Return True if user can see that package exists."""
+    if package is None:
+        return False
+    if package.visibility == Visibility.PUBLIC:
+        return True
+    if package.visibility == Visibility.INTERNAL and user.is_authenticated:
+        return True
+    return role is not None
+
+
+def permitted_actions(user, package: Package | None, namespace: str) -> frozenset[str]:
+    """Return what user's role and the package's visibility allow, before any credential's limits."""
+    role = package_role(user, package, namespace)
+    actions = set(ROLE_ACTIONS[role]) if role else set()
+    if visible(user, package, role):
+        actions.add("pull")
+    return frozenset(actions)
+
+
+def allowed_actions(user, scopes, name: str) -> frozenset[str]:
+    """Return the actions on name that user may take with credentials allowing scopes (for /token)."""
+    package = Package.objects.filter(name=name).first()
+    actions = permitted_actions(user, package, name.split("/", 1)[0]) & frozenset(scopes)
+    if package is not None and package.visibility == Visibility.PUBLIC:
+        actions |= {"pull"}
+    return actions
 
 
 def check_registry(request) -> None:
-    """Raise UNAUTHORIZED if the caller may not use the registry at all."""
+    """Raise UNAUTHORIZED (with the challenge docker follows to /token) if the caller sent no credentials."""
+    if not caller_for(request).has_credentials:
+        raise unauthorized(request)
+
+
+def refusal(request, caller: Caller, name: str, action: str, package: Package | None) -> OCIError | None:
+    """Return the error that refuses action on name to caller, or None if it is allowed."""
+    user = caller.user
+    if action == "pull" and package is not None and package.visibility == Visibility.PUBLIC:
+        return None
+    if not caller.has_credentials:
+        return unauthorized(request, name, action)
+    if action not in caller.scopes:
+        if not user.is_authenticated:
+            return unauthorized(request, name, action)
+        scope = SCOPE_FOR_ACTION[action]
+        return Denied(f"this personal access token lacks the {scope} scope needed to {action}; "
+                      f"create one that has it at /settings/tokens/new?scopes={scope}",
+                      detail={"name": name, "action": action, "scope": scope})
+    permitted = permitted_actions(user, package, name.split("/", 1)[0])
+    if action in permitted:
+        if caller.grant is not None and action not in caller.grant.actions(name):
+            # The person may, but this registry token was issued for less: ask for a new one.
+            return unauthorized(request, name, action, error="insufficient_scope")
+        return None
+    if not user.is_authenticated:
+        return unauthorized(request, name, action)
+    if "pull" in permitted:
+        return Denied(f"you may pull {name} but not {VERBS[action]} it; "
+                      f"ask an admin of {name} for the {ROLE_FOR_ACTION[action]} role",
+                      detail={"name": name, "action": action})
+    if action == "pull":
+        return name_unknown(name)
+    return Denied(f"requested access to {name} is denied: you may not {VERBS[action]} it",
+                  detail={"name": name, "action": action})
 
 
 def check_repository(request, name: str, action: str) -> None:
-    """Raise UNAUTHORIZED, DENIED or NAME_UNKNOWN unless the caller may do action on name."""
+    """Raise UNAUTHORIZED, DENIED or NAME_UNKNOWN unless the caller may do action on name.
+
+    A push to a name nobody pushed yet creates the package here, so a member who creates a
+    package in an organization holds admin on it from the first request.
+    """
+    validate_name(name)
+    caller = caller_for(request)
+    package = Package.objects.filter(name=name).first()
+    error = refusal(request, caller, name, action, package)
+    if error is not None:
+        raise error
+    if action == "push" and package is None:
+        package_create(name=name, creator=caller.user)
 
 
-def readable_packages(request):
-    """Return the packages the caller may read."""
-    return Package.objects.all()
+def _allows(request, name: str, action: str) -> bool:
+    try:
+        validate_name(name)
+    except OCIError:
+        return False
+    package = Package.objects.filter(name=name).first()
+    return refusal(request, caller_for(request), name, action, package) is None
 
 
 def can_read(request, name: str) -> bool:
     """Return True if the caller may pull from the package called name."""
-    return True
+    return _allows(request, name, "pull")
+
+
+def can_push(request, name: str) -> bool:
+    """Return True if the caller may push to name (creating it if nobody did yet)."""
+    return _allows(request, name, "push")
+
+
+def can_delete(request, name: str) -> bool:
+    """Return True if the caller may delete versions of name (admin role and delete:packages)."""
+    return _allows(request, name, "delete")
+
+
+def can_admin(request, name: str) -> bool:
+    """Return True if the caller administers name: its visibility, grants and deletion."""
+    user = caller_for(request).user
+    package = Package.objects.filter(name=name).first()
+    return package is not None and package_role(user, package, package.namespace) == Role.ADMIN
+
+
+def visible_packages(user):
+    """Return the packages user may read (every credential aside)."""
+    packages = Package.objects.all()
+    if not user.is_authenticated:
+        return packages.filter(visibility=Visibility.PUBLIC)
+    owned = Namespace.objects.filter(user=user).values("name")
+    owned_orgs = Membership.objects.filter(user=user, role=Membership.Role.OWNER).values("organization__name")
+    granted = PackagePermission.objects.filter(Q(user=user) | Q(team__members=user)).values("package_id")
+    return packages.filter(
+        Q(visibility__in=[Visibility.PUBLIC, Visibility.INTERNAL])
+        | Q(namespace=user.get_username())
+        | Q(namespace__in=owned)
+        | Q(namespace__in=owned_orgs)
+        | Q(pk__in=granted)
+    )
+
+
+def readable_packages(request):
+    """Return the packages the caller may read."""
+    caller = caller_for(request)
+    if "pull" not in caller.scopes:
+        return Package.objects.filter(visibility=Visibility.PUBLIC)
+    return visible_packages(caller.user)

@@ -119,7 +119,10 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(BERTH_DATA_DIR / "static"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = BERTH_MAX_MANIFEST_SIZE + 1024
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.RegistryTokenAuthentication",
+        "accounts.authentication.PersonalAccessTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -133,3 +136,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Accounts: sign-up, registry tokens from /token, and throttling of failed sign-ins.
+BERTH_ALLOW_SIGNUP = env.bool("BERTH_ALLOW_SIGNUP", default=True)
+# Registry tokens live at least BERTH_UPLOAD_TIMEOUT plus a margin, so long pushes finish.
+BERTH_REGISTRY_TOKEN_LIFETIME = env.int("BERTH_REGISTRY_TOKEN_LIFETIME", default=3600)
+BERTH_LOGIN_FAILURE_WINDOW = env.int("BERTH_LOGIN_FAILURE_WINDOW", default=900)
+BERTH_LOGIN_FAILURES_PER_USER = env.int("BERTH_LOGIN_FAILURES_PER_USER", default=10)
+BERTH_LOGIN_FAILURES_PER_ADDRESS = env.int("BERTH_LOGIN_FAILURES_PER_ADDRESS", default=100)
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:tokens"
+LOGOUT_REDIRECT_URL = "accounts:login"

@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("registry.api.urls")),
+    path("", include("accounts.urls")),
 ]

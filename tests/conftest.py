@@ -1,5 +1,6 @@
 """Fixtures shared by every test: blobs in a temporary folder, live servers, docker."""
 
+import base64
 import itertools
 from dataclasses import dataclass
 
@@ -18,12 +19,24 @@ def _blob_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def api(client):
+def api(client, db):
     """The Django test client, for HTTP-level tests of the distribution API.
 
-    It acts as OWNER, the user who owns every package these tests push (OWNER/...).
+    It acts as OWNER, the user who owns every package these tests push (OWNER/...): every
+    request carries Basic OWNER:<personal access token with all three scopes>.
     """
+    from accounts.services import token_create, user_create
+
+    user = user_create(username=OWNER)
+    _, token = token_create(user=user, scopes=["read:packages", "write:packages", "delete:packages"],
+                            note="api fixture")
+    client.defaults["HTTP_AUTHORIZATION"] = basic_auth(OWNER, token)
     return client
+
+
+def basic_auth(username: str, password: str) -> str:
+    """Return an Authorization header value for HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 OWNER = "alice"
@@ -62,5 +75,10 @@ def dockerd():
 
 @pytest.fixture(scope="session")
 def owner(berth) -> Credentials:
-    """The user end-to-end tests log in and push as (to OWNER/...) on the session server."""
-    return Credentials(OWNER, "no-accounts-yet")
+    """The user end-to-end tests log in and push as (to OWNER/...) on the session server.
+
+    Its password is a personal access token with write:packages and delete:packages.
+    """
+    token = berth.manage("create_token", OWNER, "--scopes", "write:packages,delete:packages",
+                         "--create-user", "--note", "end-to-end tests").strip()
+    return Credentials(OWNER, token)

@@ -28,7 +28,10 @@ def exception_handler(exc, context):
         return error_response(oci.TooManyRequests(
             f"too many requests; retry in {wait} seconds", headers={"Retry-After": str(wait)}))
     if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
-        return error_response(oci.Unauthorized(str(exc.detail)))
+        # DRF sets auth_header from the authentication classes: the Bearer challenge to /token.
+        challenge = getattr(exc, "auth_header", None)
+        return error_response(oci.Unauthorized(
+            str(exc.detail), headers={"WWW-Authenticate": challenge} if challenge else None))
     if isinstance(exc, drf.PermissionDenied):
         return error_response(oci.Denied(str(exc.detail)))
     if isinstance(exc, Http404):

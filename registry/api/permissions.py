@@ -5,6 +5,8 @@ from rest_framework.permissions import BasePermission
 from accounts import access
 
 ACTIONS = {"GET": "pull", "HEAD": "pull", "POST": "push", "PUT": "push", "PATCH": "push", "DELETE": "delete"}
+# Every request on an upload session is part of a push, even the GET that asks for its progress.
+UPLOAD_ROUTES = {"v2-upload-start", "v2-upload"}
 
 
 class RepositoryAccess(BasePermission):
@@ -14,6 +16,11 @@ class RepositoryAccess(BasePermission):
         name = view.kwargs.get("name")
         if name is None:
             access.check_registry(request)
+            return True
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name in UPLOAD_ROUTES:
+            action = "push"
         else:
-            access.check_repository(request, name, ACTIONS.get(request.method, "pull"))
+            action = ACTIONS.get(request.method, "pull")
+        access.check_repository(request, name, action)
         return True

@@ -1,0 +1,121 @@
+"""DRF authentication for /v2/: Bearer registry tokens and Basic username + personal access token."""
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AnonymousUser
+from django.urls import reverse
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+
+from accounts import registry_tokens, throttling, tokens
+from accounts.models import PersonalAccessToken
+from accounts.registry_tokens import RegistryGrant
+
+PUSH_ACTIONS = {"pull": "pull", "push": "pull,push", "delete": "delete"}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a request proved: the personal access token behind it and, for a registry token, its grant."""
+
+    pat: PersonalAccessToken | None
+    grant: RegistryGrant | None = None
+
+
+def challenge(request, name: str | None = None, action: str | None = None, error: str | None = None) -> str:
+    """Return the WWW-Authenticate value that sends a client to /token for name and action."""
+    realm = request.build_absolute_uri(reverse("accounts:token"))
+    parts = [f'realm="{realm}"', f'service="{request.get_host()}"']
+    if name:
+        parts.append(f'scope="repository:{name}:{PUSH_ACTIONS.get(action or "pull", action)}"')
+    if error:
+        parts.append(f'error="{error}"')
+    return "Bearer " + ",".join(parts)
+
+
+def request_scope(request) -> tuple[str | None, str]:
+    """Return the repository name and action a /v2/ request is about, for its challenge."""
+    kwargs = (getattr(request, "parser_context", None) or {}).get("kwargs") or {}
+    method = request.method
+    action = {"GET": "pull", "HEAD": "pull", "DELETE": "delete"}.get(method, "push")
+    return kwargs.get("name"), action
+
+
+def basic_credentials(request) -> tuple[str, str] | None:
+    """Return (username, password) from a Basic Authorization header, None if there is none."""
+    header = get_authorization_header(request).split()
+    if not header or header[0].lower() != b"basic":
+        return None
+    if len(header) != 2:
+        raise exceptions.AuthenticationFailed("malformed Basic Authorization header")
+    try:
+        username, sep, password = base64.b64decode(header[1], validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise exceptions.AuthenticationFailed("malformed Basic Authorization header")
+    if not sep:
+        raise exceptions.AuthenticationFailed("malformed Basic Authorization header")
+    return username, password
+
+
+def verify_basic(request, username: str, password: str) -> PersonalAccessToken:
+    """Return the token a Basic login names, throttling failures; raise LoginThrottled or InvalidToken."""
+    address = throttling.client_address(request)
+    throttling.check(username=username, address=address)
+    try:
+        pat = tokens.authenticate(username, password)
+    except tokens.InvalidToken as e:
+        throttling.record_failure(username=username, address=address)
+        if not tokens.looks_like_token(password):
+            create = request.build_absolute_uri(reverse("accounts:token-new")) + "?scopes=write:packages"
+            raise tokens.InvalidToken(f"{e}: sign in with a personal access token as the password "
+                                      f"(create one at {create})")
+        raise
+    return pat
+
+
+class RegistryTokenAuthentication(BaseAuthentication):
+    """Authorization: Bearer <registry token from /token>."""
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != b"bearer":
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("malformed Bearer Authorization header")
+        try:
+            grant = registry_tokens.verify(header[1].decode("ascii", "replace"))
+        except registry_tokens.InvalidRegistryToken as e:
+            raise exceptions.AuthenticationFailed(str(e))
+        if grant.pat_id is None:
+            return AnonymousUser(), Credential(pat=None, grant=grant)
+        try:
+            pat = tokens.get_active(grant.pat_id)
+        except tokens.InvalidToken as e:
+            raise exceptions.AuthenticationFailed(str(e))
+        return pat.user, Credential(pat=pat, grant=grant)
+
+    def authenticate_header(self, request):
+        name, action = request_scope(request)
+        return challenge(request, name, action)
+
+
+class PersonalAccessTokenAuthentication(BaseAuthentication):
+    """Authorization: Basic USERNAME:PERSONAL_ACCESS_TOKEN, for curl and other simple clients."""
+
+    def authenticate(self, request):
+        credentials = basic_credentials(request)
+        if credentials is None:
+            return None
+        try:
+            pat = verify_basic(request, *credentials)
+        except throttling.LoginThrottled as e:
+            raise exceptions.Throttled(wait=e.retry_after, detail=str(e))
+        except tokens.InvalidToken as e:
+            raise exceptions.AuthenticationFailed(str(e))
+        return pat.user, Credential(pat=pat)
+
+    def authenticate_header(self, request):
+        name, action = request_scope(request)
+        return challenge(request, name, action)

@@ -1,0 +1,91 @@
+"""Forms of the account pages."""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts import throttling
+from accounts.models import Scope
+from accounts.names import validate_namespace_name
+from accounts.services import user_create
+
+EXPIRATION_CHOICES = [
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("60", "60 days"),
+    ("90", "90 days"),
+    ("custom", "On a date…"),
+    ("none", "No expiration"),
+]
+
+
+class SignUpForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = get_user_model()
+        fields = ("username", "email")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        validate_namespace_name(username)
+        return super().clean_username()
+
+    def save(self, commit=True):
+        """Create the user and their namespace; raise ValidationError if an organization took the name."""
+        return user_create(username=self.cleaned_data["username"], email=self.cleaned_data.get("email", ""),
+                           password=self.cleaned_data["password1"])
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Django's sign-in form, refusing to check passwords while an address guesses too often."""
+
+    throttled_for: int | None = None
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = throttling.client_address(self.request)
+        try:
+            throttling.check(username=username, address=address)
+        except throttling.LoginThrottled as e:
+            self.throttled_for = e.retry_after
+            raise ValidationError(f"Too many failed sign-ins. Try again in {e.retry_after} seconds.",
+                                  code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            throttling.record_failure(username=username, address=address)
+            raise
+        throttling.clear(username=username, address=address)
+        return cleaned
+
+
+class TokenForm(forms.Form):
+    note = forms.CharField(max_length=100, required=False,
+                           help_text="What is this token for? For example: CI of my-app.")
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple,
+                                       error_messages={"required": "Choose at least one scope."})
+    expiration = forms.ChoiceField(choices=EXPIRATION_CHOICES, initial="30")
+    expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                 help_text="Used with “On a date…”.")
+
+    def clean(self):
+        cleaned = super().clean()
+        expiration = cleaned.get("expiration")
+        now = timezone.now()
+        if expiration == "custom":
+            day = cleaned.get("expires_on")
+            if day is None:
+                self.add_error("expires_on", "Pick the date the token expires on.")
+            elif day <= timezone.localdate():
+                self.add_error("expires_on", "Pick a date after today.")
+            else:
+                cleaned["expires_at"] = timezone.make_aware(
+                    timezone.datetime.combine(day, timezone.datetime.min.time()))
+        elif expiration == "none":
+            cleaned["expires_at"] = None
+        elif expiration:
+            cleaned["expires_at"] = now + timedelta(days=int(expiration))
+        return cleaned

@@ -1,0 +1,85 @@
+"""Registry tokens: the short JWTs `/token` issues and `/v2/` accepts as Bearer credentials.
+
+A token names the repositories and actions it grants and, when a person asked for it, the
+personal access token it came from; `/v2/` re-checks that personal access token on every
+request, so revoking or expiring it stops the registry token at once. Its lifetime covers
+the longest upload session, so a 10 GB layer push never fails half way for an old token.
+"""
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import jwt
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+ALGORITHM = "HS256"
+ISSUER = "berth"
+AUDIENCE = "berth-registry"
+LEEWAY_SECONDS = 30
+
+
+class InvalidRegistryToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class RegistryGrant:
+    """What a verified registry token says: who, from which personal access token, may do what."""
+
+    user_id: int | None
+    pat_id: int | None
+    access: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def actions(self, name: str) -> frozenset[str]:
+        return self.access.get(name, frozenset())
+
+
+def _key() -> str:
+    # A key of its own, derived from SECRET_KEY, so these JWTs never verify as anything else.
+    return salted_hmac("berth.accounts.registry_tokens", "signing-key").hexdigest()
+
+
+def lifetime() -> int:
+    """Return how many seconds a registry token lives: at least one upload session and a margin."""
+    return max(settings.BERTH_REGISTRY_TOKEN_LIFETIME, settings.BERTH_UPLOAD_TIMEOUT + 300)
+
+
+def issue(*, username: str, user_id: int | None, pat_id: int | None, access: dict[str, set[str]]
+          ) -> tuple[str, int, int]:
+    """Return a signed registry token, its lifetime in seconds and when it was issued (epoch)."""
+    now = int(time.time())
+    expires_in = lifetime()
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": username,
+        "iat": now,
+        "nbf": now,
+        "exp": now + expires_in,
+        "jti": uuid.uuid4().hex,
+        "uid": user_id,
+        "pat": pat_id,
+        "access": [
+            {"type": "repository", "name": name, "actions": sorted(actions)}
+            for name, actions in sorted(access.items())
+        ],
+    }
+    return jwt.encode(claims, _key(), algorithm=ALGORITHM), expires_in, now
+
+
+def verify(token: str) -> RegistryGrant:
+    """Return the grant a registry token carries, or raise InvalidRegistryToken."""
+    try:
+        claims = jwt.decode(token, _key(), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                            leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "sub"]})
+    except jwt.ExpiredSignatureError:
+        raise InvalidRegistryToken("the registry token has expired; ask /token for a new one")
+    except jwt.InvalidTokenError:
+        raise InvalidRegistryToken("the registry token is not valid; ask /token for a new one")
+    access = {}
+    for entry in claims.get("access") or []:
+        if isinstance(entry, dict) and entry.get("type") == "repository":
+            access[str(entry.get("name"))] = frozenset(entry.get("actions") or ())
+    return RegistryGrant(user_id=claims.get("uid"), pat_id=claims.get("pat"), access=access)

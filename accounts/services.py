@@ -1,0 +1,127 @@
+"""Writes on accounts: people, organizations, teams, tokens, grants and visibility."""
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import tokens
+from accounts.models import Membership, Namespace, Organization, PackagePermission, PersonalAccessToken, Team
+from accounts.names import validate_namespace_name
+from registry.models import Package, Visibility
+from registry.services.packages import package_get_or_create
+
+User = get_user_model()
+
+
+def _claim_namespace(name: str) -> None:
+    validate_namespace_name(name)
+    if Namespace.objects.filter(name=name).exists() or User.objects.filter(username__iexact=name).exists() \
+            or Organization.objects.filter(name=name).exists():
+        raise ValidationError(f"The name {name!r} is already taken.", code="taken")
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str | None = None, email: str = "") -> User:
+    """Create a user and claim their namespace; without a password they sign in with tokens only."""
+    _claim_namespace(username)
+    user = User.objects.create_user(username=username, email=email, password=password)
+    Namespace.objects.create(name=username, user=user)
+    return user
+
+
+@transaction.atomic
+def organization_create(*, name: str, owner: User) -> Organization:
+    """Create an organization whose first owner is owner."""
+    _claim_namespace(name)
+    organization = Organization.objects.create(name=name)
+    Namespace.objects.create(name=name, organization=organization)
+    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    return organization
+
+
+def membership_set(*, organization: Organization, user: User, role: str = Membership.Role.MEMBER) -> Membership:
+    """Add user to organization with role, or change the role of a member."""
+    membership, _ = Membership.objects.update_or_create(organization=organization, user=user,
+                                                        defaults={"role": Membership.Role(role)})
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, organization: Organization, user: User) -> None:
+    """Remove user from organization and from its teams."""
+    Membership.objects.filter(organization=organization, user=user).delete()
+    for team in organization.teams.filter(members=user):
+        team.members.remove(user)
+
+
+def team_create(*, organization: Organization, name: str) -> Team:
+    validate_namespace_name(name)
+    return Team.objects.create(organization=organization, name=name)
+
+
+def team_member_add(*, team: Team, user: User) -> None:
+    """Add user to team; only members of the team's organization can join it."""
+    if not Membership.objects.filter(organization=team.organization, user=user).exists():
+        raise ValidationError(f"{user} is not a member of {team.organization}; add them to it first.")
+    team.members.add(user)
+
+
+def package_grant(*, package: Package, role: str, user: User | None = None, team: Team | None = None
+                  ) -> PackagePermission:
+    """Give a user or a team role (read, write or admin) on package, replacing an earlier grant."""
+    if (user is None) == (team is None):
+        raise ValueError("grant to exactly one of user or team")
+    role = PackagePermission.Role(role)
+    if team is not None and team.organization.name != package.namespace:
+        raise ValidationError(f"team {team} belongs to another organization than {package.name}.")
+    grantee = {"user": user} if user is not None else {"team": team}
+    permission, _ = PackagePermission.objects.update_or_create(package=package, **grantee,
+                                                               defaults={"role": role})
+    return permission
+
+
+def package_revoke(*, package: Package, user: User | None = None, team: Team | None = None) -> None:
+    grantee = {"user": user} if user is not None else {"team": team}
+    PackagePermission.objects.filter(package=package, **grantee).delete()
+
+
+def package_visibility_set(*, package: Package, visibility: str) -> Package:
+    package.visibility = Visibility(visibility)
+    package.save(update_fields=["visibility"])
+    return package
+
+
+@transaction.atomic
+def package_create(*, name: str, creator: User) -> Package:
+    """Create the package called name on a first push, making its creator an admin of it.
+
+    The namespace's owners are admins anyway; a plain organization member who publishes a
+    package must be able to keep pushing to it and to manage it.
+    """
+    package = package_get_or_create(name=name)
+    holder = Namespace.objects.select_related("user").filter(name=package.namespace).first()
+    if holder is None or holder.user_id != creator.pk:
+        PackagePermission.objects.get_or_create(package=package, user=creator,
+                                                defaults={"role": PackagePermission.Role.ADMIN})
+    return package
+
+
+def token_create(*, user: User, scopes, note: str = "", expires_at: datetime | None = None
+                 ) -> tuple[PersonalAccessToken, str]:
+    """Create a personal access token and return it with its value, which is never stored."""
+    scopes = tokens.normalize_scopes(scopes)
+    if not scopes:
+        raise ValueError("choose at least one scope")
+    value = tokens.generate()
+    pat = PersonalAccessToken.objects.create(user=user, note=note, token_hash=tokens.hash_token(value),
+                                             hint=value[:tokens.HINT_LENGTH], scopes=scopes,
+                                             expires_at=expires_at)
+    return pat, value
+
+
+def token_revoke(*, token: PersonalAccessToken) -> None:
+    """Revoke token; registry tokens issued from it stop working on their next request."""
+    PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

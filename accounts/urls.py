@@ -1,0 +1,19 @@
+"""Account pages and the token service."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("token", views.TokenView.as_view(), name="token"),
+    path("signup", views.SignUpView.as_view(), name="signup"),
+    path("login", views.LoginView.as_view(), name="login"),
+    path("logout", views.LogoutView.as_view(), name="logout"),
+    path("settings/password", views.PasswordChangeView.as_view(), name="password-change"),
+    path("settings/password/done", views.PasswordChangeDoneView.as_view(), name="password-change-done"),
+    path("settings/tokens", views.TokenListView.as_view(), name="tokens"),
+    path("settings/tokens/new", views.TokenCreateView.as_view(), name="token-new"),
+    path("settings/tokens/<int:token_id>/revoke", views.TokenRevokeView.as_view(), name="token-revoke"),
+]

@@ -1,0 +1,54 @@
+"""Fixtures for the accounts tests: people, their tokens, and clients that sign in with them."""
+
+import json
+
+import jwt
+import pytest
+from django.test import Client
+
+from accounts.services import token_create, user_create
+from tests.conftest import basic_auth
+
+ALL_SCOPES = ["read:packages", "write:packages", "delete:packages"]
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, password: str | None = None):
+        return user_create(username=username, password=password)
+    return make
+
+
+@pytest.fixture
+def client_for(db):
+    """Return a test client sending Basic USERNAME:<a new token with scopes>."""
+    def make(user, scopes=ALL_SCOPES, **token_args) -> Client:
+        _, token = token_create(user=user, scopes=scopes, **token_args)
+        client = Client()
+        client.defaults["HTTP_AUTHORIZATION"] = basic_auth(user.username, token)
+        client.token = token
+        return client
+    return make
+
+
+@pytest.fixture
+def anonymous(db) -> Client:
+    return Client()
+
+
+def get_token(client: Client, *scopes: str, auth: str | None = None):
+    """Ask /token for scopes, with the client's own Authorization unless auth is given."""
+    query = "&".join(["service=testserver"] + [f"scope={s}" for s in scopes])
+    headers = {"HTTP_AUTHORIZATION": auth} if auth is not None else {}
+    return client.get(f"/token?{query}", **headers)
+
+
+def granted(response) -> dict[str, list[str]]:
+    """Return the repository actions a /token answer grants, read from its JWT."""
+    assert response.status_code == 200, response.content
+    claims = jwt.decode(response.json()["token"], options={"verify_signature": False})
+    return {entry["name"]: entry["actions"] for entry in claims["access"]}
+
+
+def errors(response) -> list[dict]:
+    return json.loads(response.content)["errors"]

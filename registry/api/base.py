@@ -34,6 +34,13 @@ class RegistryView(APIView):
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
+        rendered = getattr(response, "is_rendered", True)
+        if request.method == "HEAD" and rendered and not response.streaming and response.content:
+            # A HEAD answer (errors included) carries GET's headers and no body; servers like
+            # gunicorn otherwise log a warning for every HEAD 404 a docker push makes.
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
         return response
 
     def http_method_not_allowed(self, request, *args, **kwargs):

@@ -161,6 +161,14 @@ def test_nested_name_reuses_layers_by_mounting_them(docker, berth, owner, app_im
     assert tags.json() == {"name": path, "tags": ["1.14.1"]}
 
 
+def test_head_answers_carry_no_body(berth, pushed_app, registry_http):
+    missing = registry_http.request("HEAD", f"/v2/{pushed_app.path}/blobs/sha256:{'0' * 64}")
+    assert missing.status_code == 404
+    assert missing.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+    # docker push asks HEAD for every layer it may upload; none of those answers had a body to drop.
+    assert "body bytes on a no-body response" not in berth.log.read_text(errors="replace")
+
+
 def test_pulling_a_missing_tag_says_manifest_unknown(docker, pushed_app):
     result = docker.docker("pull", f"{pushed_app.repository}:no-such-tag", check=False)
     assert result.returncode != 0

@@ -1,6 +1,8 @@
 """Reads shared by the distribution API and the package pages."""
 
-from django.db.models import Exists, OuterRef
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Collate, Lower
 
 from registry.models import Blob, Manifest, Package, Tag
 from registry.oci.digests import looks_like_digest, parse_digest
@@ -50,12 +52,19 @@ def manifest_get(*, package: Package, reference: str) -> Manifest:
 
 
 def tag_names(*, package: Package, n: int | None, last: str | None) -> list[str]:
-    """Return tag names in lexical order after last, at most n of them."""
-    tags = Tag.objects.filter(package=package).order_by("name")
+    """Return tag names in the spec's lexical (case-insensitive) order after last, at most n of them."""
+    tags = Tag.objects.filter(package=package).annotate(
+        folded=_bytewise(Lower("name")), exact=_bytewise(F("name"))
+    ).order_by("folded", "exact")
     if last:
-        tags = tags.filter(name__gt=last)
+        tags = tags.filter(Q(folded__gt=last.lower()) | Q(folded=last.lower(), exact__gt=last))
     names = tags.values_list("name", flat=True)
     return list(names if n is None else names[:n])
+
+
+def _bytewise(expression):
+    """Compare by code point, whatever collation the database was created with."""
+    return Collate(expression, "C" if connection.vendor == "postgresql" else "BINARY")
 
 
 def referrers(*, package: Package, digest: str, artifact_type: str | None) -> list[Manifest]:
@@ -69,8 +78,10 @@ def referrers(*, package: Package, digest: str, artifact_type: str | None) -> li
 
 def catalog_names(*, packages, n: int | None, last: str | None) -> list[str]:
     """Return names of packages holding at least one manifest, lexically after last."""
-    packages = packages.filter(Exists(Manifest.objects.filter(package=OuterRef("pk")))).order_by("name")
+    packages = packages.filter(Exists(Manifest.objects.filter(package=OuterRef("pk")))).annotate(
+        exact=_bytewise(F("name"))
+    ).order_by("exact")
     if last:
-        packages = packages.filter(name__gt=last)
+        packages = packages.filter(exact__gt=last)
     names = packages.values_list("name", flat=True)
     return list(names if n is None else names[:n])

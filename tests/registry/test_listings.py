@@ -50,6 +50,19 @@ class TestTags:
         assert response.json() == {"name": REPO, "tags": ["1.0", "A", "latest", "v10", "v2"]}
         assert "Link" not in response
 
+    def test_case_insensitive_lexical_order_and_pagination(self, api):
+        """The spec: "lexical order (i.e. case-insensitive alphanumeric order)", whatever the DB collation."""
+        tag_everything(api, ["b", "B", "a", "A", "C1", "c0", "v1.0", "v1-0", "v10", "_x"])
+        expected = ["_x", "A", "a", "B", "b", "c0", "C1", "v1-0", "v1.0", "v10"]
+        assert api.get(f"/v2/{REPO}/tags/list").json()["tags"] == expected
+        seen, url = [], f"/v2/{REPO}/tags/list?n=3"
+        while url:
+            response = api.get(url)
+            seen += response.json()["tags"]
+            url = next_url(response)
+        assert seen == expected
+        assert api.get(f"/v2/{REPO}/tags/list?last=B").json()["tags"] == expected[4:]
+
     def test_no_tags(self, api):
         push_image(api)
         assert api.get(f"/v2/{REPO}/tags/list").json() == {"name": REPO, "tags": []}

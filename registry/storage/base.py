@@ -136,6 +136,10 @@ class BlobStore:
     def check(self) -> None:
         """Raise ImproperlyConfigured when the store can't be used (checked at start-up)."""
 
+    def upload_refs(self, state: dict) -> tuple[set[str], set[str]]:
+        """Return the storage keys and backend upload ids an upload's state refers to."""
+        return set(), set()
+
     def sweep(self, *, keep_keys: set[str], keep_digests: set[str], keep_uploads: set[str],
               before: datetime, dry_run: bool) -> list["StoredItem"]:
         """Remove stored bytes nothing refers to any more and that are older than before.

@@ -193,6 +193,14 @@ class S3BlobStore(BlobStore):
         self._delete_keys(state["garbage"] + [k for k, _ in state["pending"]])
         state.update(mpu=None, pending=[], garbage=[])
 
+    def upload_refs(self, state):
+        state = copy.deepcopy(state or {})
+        _normalize(state)
+        keys = {key for key, _ in state["pending"]} | set(state["garbage"])
+        if state["mpu"]:
+            keys.add(state["mpu"]["key"])
+        return keys, ({state["mpu"]["id"]} if state["mpu"] else set())
+
     def _hasher_at(self, upload_id, offset, state, algorithm):
         hasher = self.hashes.take(f"{upload_id}:{algorithm}", offset)
         if hasher is not None:
@@ -449,17 +457,3 @@ def _normalize(state: dict) -> None:
 def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
-
-def state_keys(state: dict) -> set[str]:
-    """Return every object key an upload's state refers to (gc keeps them)."""
-    state = copy.deepcopy(state or {})
-    _normalize(state)
-    keys = {key for key, _ in state["pending"]} | set(state["garbage"])
-    if state["mpu"]:
-        keys.add(state["mpu"]["key"])
-    return keys
-
-
-def state_upload_ids(state: dict) -> set[str]:
-    mpu = (state or {}).get("mpu")
-    return {mpu["id"]} if mpu else set()

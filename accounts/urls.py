@@ -1,5 +1,6 @@
 """Account pages and the token service."""
 
+from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
@@ -10,7 +11,7 @@ urlpatterns = [
     path("token", views.TokenView.as_view(), name="token"),
     path("signup", views.SignUpView.as_view(), name="signup"),
     path("login", views.LoginView.as_view(), name="login"),
-    path("logout", views.LogoutView.as_view(), name="logout"),
+    path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("settings/password", views.PasswordChangeView.as_view(), name="password-change"),
     path("settings/password/done", views.PasswordChangeDoneView.as_view(), name="password-change-done"),
     path("settings/tokens", views.TokenListView.as_view(), name="tokens"),

@@ -125,10 +125,6 @@ class LoginView(auth_views.LoginView):
         return {**super().get_context_data(**kwargs), "allow_signup": settings.BERTH_ALLOW_SIGNUP}
 
 
-class LogoutView(auth_views.LogoutView):
-    template_name = "accounts/logged_out.html"
-
-
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:password-change-done")
@@ -147,12 +143,9 @@ class TokenListView(LoginRequiredMixin, View):
 
 
 def preselected_scopes(query) -> list[str]:
-    """Return the scopes ?scopes= asks for (comma-separated or repeated), with write implying read."""
-    asked = [s for value in query.getlist("scopes") for s in value.split(",")]
-    try:
-        return tokens.normalize_scopes(asked)
-    except ValueError:
-        return tokens.normalize_scopes(s for s in asked if s in Scope.values)
+    """Return the known scopes ?scopes= names (comma-separated or repeated), exactly as asked."""
+    asked = {s.strip() for value in query.getlist("scopes") for s in value.split(",")}
+    return [scope for scope in Scope.values if scope in asked]
 
 
 class TokenCreateView(LoginRequiredMixin, View):

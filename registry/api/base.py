@@ -8,7 +8,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from registry.api.permissions import RepositoryAccess
-from registry.oci.errors import OCIError, Unsupported
+from registry.oci.errors import Unsupported
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -56,17 +56,24 @@ def empty(status: int, headers: dict[str, str] | None = None) -> HttpResponse:
     return response
 
 
+# A larger n gets a page of this size and a Link to the rest, as the spec allows.
+MAX_PAGE_SIZE = 10_000
+
+
 def paginate(request, n_default: int | None = None) -> tuple[int | None, str | None]:
     """Read the spec's n and last query parameters."""
     n_value, last = request.GET.get("n"), request.GET.get("last") or None
     n = n_default
     if n_value is not None:
+        # The spec allows only its own error codes; UNSUPPORTED is the nearest for a bad parameter.
         try:
             n = int(n_value)
         except ValueError:
-            raise OCIError(f"n={n_value!r} is not a number", status=400) from None
+            raise Unsupported(f"n={n_value!r} is not a number; pass a page size such as n=100",
+                              status=400) from None
         if n < 0:
-            raise OCIError(f"n={n_value!r} must not be negative", status=400)
+            raise Unsupported(f"n={n_value!r} must not be negative", status=400)
+        n = min(n, MAX_PAGE_SIZE)
     return n, last
 
 

@@ -110,12 +110,22 @@ class TestTags:
         assert response.json()["tags"] == []
         assert "Link" not in response  # the spec: an empty list and no Link when n is zero
 
-    @pytest.mark.parametrize("n", ["abc", "-1"])
+    @pytest.mark.parametrize("n", ["abc", "-1", "1.5"])
     def test_bad_n(self, api, n):
         tag_everything(api, ["a"])
-        response = api.get(f"/v2/{REPO}/tags/list?n={n}")
-        assert response.status_code == 400
-        assert "n=" in response.json()["errors"][0]["message"]
+        first = error(api.get(f"/v2/{REPO}/tags/list?n={n}"), 400, "UNSUPPORTED")
+        assert f"n='{n}'" in first["message"]
+        error(api.get(f"/v2/_catalog?n={n}"), 400, "UNSUPPORTED")
+
+    def test_huge_n_is_capped_with_a_link(self, api, monkeypatch):
+        from registry.api import base
+
+        monkeypatch.setattr(base, "MAX_PAGE_SIZE", 2)
+        tag_everything(api, ["a", "b", "c"])
+        response = api.get(f"/v2/{REPO}/tags/list?n=99999999999999999999999")
+        assert response.status_code == 200
+        assert response.json()["tags"] == ["a", "b"]
+        assert next_url(response) == f"/v2/{REPO}/tags/list?n=2&last=b"
 
     def test_unknown_repository(self, api):
         error(api.get("/v2/alice/nothing/tags/list"), 404, "NAME_UNKNOWN")

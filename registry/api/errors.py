@@ -37,6 +37,6 @@ def exception_handler(exc, context):
     if isinstance(exc, Http404):
         return error_response(oci.NameUnknown())
     if isinstance(exc, drf.APIException):
-        error = oci.OCIError(str(exc.detail), status=exc.status_code)
-        return error_response(error)
+        # The spec allows only its own codes; UNSUPPORTED is the nearest for any other refusal.
+        return error_response(oci.Unsupported(str(exc.detail), status=exc.status_code))
     return None

@@ -118,5 +118,11 @@ class TestHandler:
         response, first = self.render(Http404())
         assert (response.status_code, first["code"]) == (404, "NAME_UNKNOWN")
 
+    @pytest.mark.parametrize("exc", [drf.ParseError("bad body"), drf.NotAcceptable(), drf.UnsupportedMediaType("x/y")])
+    def test_other_drf_errors_keep_their_status_with_a_spec_code(self, exc):
+        response, first = self.render(exc)
+        assert response.status_code == exc.status_code
+        assert first["code"] == "UNSUPPORTED"
+
     def test_unexpected_exceptions_are_left_to_django(self):
         assert exception_handler(RuntimeError("boom"), {"request": None}) is None

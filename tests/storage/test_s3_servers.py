@@ -1,0 +1,151 @@
+"""Several app servers on one PostgreSQL database and one bucket, with real clients.
+
+Two gunicorn processes share a database and a bucket on the test S3 server: one answers blob
+GETs with redirects to presigned URLs, the other streams. Their hash caches are separate
+processes, so a chunked upload whose PATCHes alternate between them must re-derive the hash
+from S3 at every step.
+"""
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from tests.conftest import OWNER, Credentials
+from tests.e2e import images
+from tests.pgplugin import create_database
+from tests.s3 import bucket_objects, open_multipart_uploads
+from tests.servers import BerthServer
+
+MiB = 1024 * 1024
+
+
+@dataclass
+class Cluster:
+    redirecting: BerthServer
+    streaming: BerthServer
+    bucket: str
+    credentials: Credentials
+
+    def http(self, server: BerthServer) -> "Client":
+        return Client(server.url, (self.credentials.username, self.credentials.password))
+
+
+class Client:
+    """requests against one app server, sending Basic owner:token up front (bodies are never re-sent)."""
+
+    def __init__(self, base_url: str, auth: tuple[str, str]):
+        self.base_url = base_url
+        self.session = requests.Session()
+        self.session.auth = auth
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        return self.session.request(method, self.base_url + path, timeout=120, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def cluster(s3_server, tmp_path_factory):
+    bucket = s3_server.create_bucket()
+    database = create_database(f"berth_s3_{uuid.uuid4().hex[:8]}")
+    servers = []
+    try:
+        for redirect in (True, False):
+            server = BerthServer(database_url=database, data_dir=tmp_path_factory.mktemp("berth-s3"),
+                                 env=s3_server.env(bucket, redirect=redirect), workers=1, threads=4)
+            servers.append(server.start())
+        token = servers[0].manage("create_token", OWNER, "--scopes", "write:packages,delete:packages",
+                                  "--create-user", "--note", "S3 app server tests").strip()
+        yield Cluster(servers[0], servers[1], bucket, Credentials(OWNER, token))
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def pattern(size: int, seed: int) -> bytes:
+    """Incompressible-looking bytes, different for every seed."""
+    out, counter = bytearray(), 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest() * 64
+        counter += 1
+    return bytes(out[:size])
+
+
+def test_a_chunked_upload_alternating_between_app_servers(cluster, s3_server):
+    servers = [cluster.redirecting, cluster.streaming]
+    http = [cluster.http(server) for server in servers]
+    chunks = [pattern(size, seed) for seed, size in enumerate([3 * MiB, 6 * MiB, 100 * 1024, 9 * MiB, MiB])]
+    data = b"".join(chunks)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    name = f"{OWNER}/two-servers"
+
+    response = http[0].request("POST", f"/v2/{name}/blobs/uploads/")
+    assert response.status_code == 202, response.text
+    location, offset = response.headers["Location"], 0
+    for number, chunk in enumerate(chunks, start=1):
+        headers = {"Content-Range": f"{offset}-{offset + len(chunk) - 1}", "Content-Type": "application/octet-stream"}
+        response = http[number % 2].request("PATCH", location, data=chunk, headers=headers)
+        assert response.status_code == 202, response.text
+        offset += len(chunk)
+        assert response.headers["Range"] == f"0-{offset - 1}"
+    # The PUT lands on the server that did not take the last PATCH.
+    response = http[(len(chunks) + 1) % 2].request("PUT", f"{location}?digest={digest}")
+    assert response.status_code == 201, response.text
+
+    redirect = http[0].request("GET", f"/v2/{name}/blobs/{digest}", allow_redirects=False)
+    assert redirect.status_code == 307 and redirect.headers["Location"].startswith(s3_server.url)
+    fetched = requests.get(redirect.headers["Location"], timeout=60)
+    assert hashlib.sha256(fetched.content).hexdigest() == digest[7:]
+    streamed = http[1].request("GET", f"/v2/{name}/blobs/{digest}")
+    assert streamed.status_code == 200 and streamed.headers["Docker-Content-Digest"] == digest
+    assert hashlib.sha256(streamed.content).hexdigest() == digest[7:]
+    for client in http:
+        head = client.request("HEAD", f"/v2/{name}/blobs/{digest}")
+        assert head.status_code == 200 and head.headers["Content-Length"] == str(len(data))
+    assert len(data) in bucket_objects(s3_server, cluster.bucket).values()
+    assert open_multipart_uploads(s3_server, cluster.bucket) == []
+
+
+@pytest.fixture(scope="module")
+def s3_image(cluster, dockerd, tmp_path_factory):
+    """An image with a layer bigger than two S3 parts, built in the session's dockerd."""
+    dockerd.docker("import", "-", "berth-s3/base:1", input=images.base_rootfs())
+    files = {"app/big.bin": pattern(18 * MiB, 99), "app/hello.txt": b"hello from S3\n"}
+    context = images.write_build_context(tmp_path_factory.mktemp("s3-context"),
+                                         "FROM berth-s3/base:1\nCOPY app/ /app/\nLABEL berth.test=s3\n", files)
+    dockerd.docker("build", "-t", "berth-s3/app:1", str(context))
+    image_id = dockerd.docker("image", "inspect", "--format", "{{.Id}}", "berth-s3/app:1").stdout.decode().strip()
+    for server in (cluster.redirecting, cluster.streaming):
+        dockerd.docker("login", server.host, "-u", cluster.credentials.username, "--password-stdin",
+                       input=cluster.credentials.password.encode())
+    return image_id
+
+
+def docker_id(dockerd, ref: str) -> str:
+    return dockerd.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.decode().strip()
+
+
+def forget(dockerd, image_id: str) -> None:
+    """Remove every tag of an image, so pulling it again has to fetch its layer."""
+    tags = dockerd.docker("image", "inspect", "--format", '{{join .RepoTags " "}}', image_id).stdout.decode().split()
+    dockerd.docker("rmi", *tags)
+    assert dockerd.docker("image", "inspect", image_id, check=False).returncode != 0
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("redirect", [True, False], ids=["redirect", "stream"])
+def test_docker_push_and_pull_with_s3(cluster, dockerd, s3_image, redirect):
+    pusher, other = ((cluster.redirecting, cluster.streaming) if redirect
+                     else (cluster.streaming, cluster.redirecting))
+    repository = f"{OWNER}/s3-{'redirect' if redirect else 'stream'}"
+    dockerd.docker("tag", "berth-s3/app:1", f"{pusher.host}/{repository}:1")
+    dockerd.docker("push", f"{pusher.host}/{repository}:1")
+    for server in (pusher, other):
+        forget(dockerd, s3_image)
+        dockerd.docker("pull", f"{server.host}/{repository}:1")
+        assert docker_id(dockerd, f"{server.host}/{repository}:1") == s3_image
+    dockerd.docker("tag", s3_image, "berth-s3/app:1")
+    log = pusher.log.read_text(errors="replace")
+    blob_gets = [line for line in log.splitlines() if f'"GET /v2/{repository}/blobs/sha256:' in line]
+    assert blob_gets and all(('" 307 ' in line) == redirect for line in blob_gets), blob_gets[-3:]

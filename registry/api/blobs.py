@@ -33,21 +33,31 @@ class RangeFile:
         self.f.close()
 
 
+class Unsatisfiable(Exception):
+    """A Range the blob cannot satisfy: answered 416."""
+
+
 def parse_range(value: str, size: int) -> tuple[int, int] | None:
-    """Return the inclusive (start, end) of a single byte range, None if unsatisfiable."""
+    """Return the inclusive (start, end) of a single byte range, or None to send the whole blob.
+
+    As RFC 9110 asks, a Range in another unit, with several ranges or not well formed is
+    ignored; a well-formed range outside the blob raises Unsatisfiable.
+    """
     match = RANGE_RE.match(value.strip())
     if not match or match.groups() == ("", ""):
         return None
     first, last = match.groups()
     if first == "":
         suffix = int(last)
-        if suffix == 0:
-            return None
+        if suffix == 0 or size == 0:
+            raise Unsatisfiable
         return max(size - suffix, 0), size - 1
     start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+    if last and int(last) < start:
         return None
+    if start >= size:
+        raise Unsatisfiable
+    end = min(int(last), size - 1) if last else size - 1
     return start, end
 
 
@@ -80,11 +90,11 @@ class BlobView(RegistryView):
             response.status_code = 307
             response["Docker-Content-Digest"] = blob.digest
             return response
-        range_header = request.META.get("HTTP_RANGE")
-        if range_header:
-            byte_range = parse_range(range_header, blob.size)
-            if byte_range is None:
-                return empty(416, {"Content-Range": f"bytes */{blob.size}"})
+        try:
+            byte_range = parse_range(request.META.get("HTTP_RANGE", ""), blob.size)
+        except Unsatisfiable:
+            return empty(416, {"Content-Range": f"bytes */{blob.size}"})
+        if byte_range:
             start, end = byte_range
             f = store.open(blob.digest, key=blob.storage_key, offset=start)
             response = FileResponse(RangeFile(f, end - start + 1), status=206,

@@ -49,11 +49,29 @@ def test_range_reads(api, digest, header, start, end):
     assert body(response) == DATA[start:end + 1]
 
 
-@pytest.mark.parametrize("header", ["bytes=1024-", "bytes=2000-3000", "bytes=-0", "bytes=5-2", "items=0-1"])
+@pytest.mark.parametrize("header", ["bytes=1024-", "bytes=2000-3000", "bytes=-0"])
 def test_unsatisfiable_range_is_416(api, digest, header):
     response = api.get(f"/v2/{REPO}/blobs/{digest}", headers={"Range": header})
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{len(DATA)}"
+
+
+@pytest.mark.parametrize("header", ["items=0-1", "bytes=5-2", "bytes=0-1,5-6", "bytes=x-y", "bytes=-"])
+def test_ranges_to_ignore_send_the_whole_blob(api, digest, header):
+    """RFC 9110: ignore other units, several ranges and malformed ones rather than refuse."""
+    response = api.get(f"/v2/{REPO}/blobs/{digest}", headers={"Range": header})
+    assert response.status_code == 200
+    assert "Content-Range" not in response
+    assert body(response) == DATA
+
+
+def test_any_range_of_an_empty_blob_is_unsatisfiable(api):
+    empty = push_blob(api, b"")
+    for header in ("bytes=0-", "bytes=-5"):
+        response = api.get(f"/v2/{REPO}/blobs/{empty}", headers={"Range": header})
+        assert response.status_code == 416
+        assert response["Content-Range"] == "bytes */0"
+    assert body(api.get(f"/v2/{REPO}/blobs/{empty}")) == b""
 
 
 def test_unknown_blob_is_blob_unknown(api, digest):

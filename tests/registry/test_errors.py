@@ -65,6 +65,15 @@ def test_every_code_over_http(api, settings):
         assert set(first) <= {"code", "message", "detail"}
 
 
+def test_unauthenticated_push_is_unauthorized_with_a_challenge(api):
+    from django.test import Client
+
+    response = Client().post(f"/v2/{REPO}/blobs/uploads/")
+    first = error(response, 401, "UNAUTHORIZED")
+    assert response["WWW-Authenticate"]
+    assert first["message"]
+
+
 def test_detail_names_what_was_wrong(api):
     push_blob(api, image_config())
     raw = manifest_bytes(config=descriptor(image_config(), mt.OCI_CONFIG), layers=[descriptor(b"l", "x/y")])

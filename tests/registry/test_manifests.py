@@ -225,6 +225,15 @@ class TestArtifacts:
         assert manifest.artifact_type == "application/vnd.cncf.helm.config.v1+json"
         assert manifest.labels == {} and manifest.platforms == []
 
+    def test_the_same_blob_as_config_and_layer(self, api):
+        """oras pushes the empty JSON blob as config and as the only layer of some artifacts."""
+        push_blob(api, EMPTY_JSON)
+        raw = manifest_bytes(config=descriptor(EMPTY_JSON, mt.OCI_EMPTY), layers=[descriptor(EMPTY_JSON, mt.OCI_EMPTY)],
+                             artifactType="application/vnd.example.empty")
+        response = put_manifest(api, "empty", raw)
+        assert response.status_code == 201, body(response)
+        assert body(api.get(f"/v2/{REPO}/manifests/empty")) == raw
+
     def test_empty_config_blob_has_the_well_known_digest(self, api):
         assert sha256(EMPTY_JSON) == "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 

@@ -123,6 +123,12 @@ def push_artifact(api, subject: dict | None, artifact_type: str, *, name: str = 
     return digest, raw
 
 
+def tags(api, name: str = REPO) -> list[str]:
+    response = api.get(f"/v2/{name}/tags/list")
+    assert response.status_code == 200, body(response)
+    return response.json()["tags"]
+
+
 def uploads_left(settings) -> list:
     """Return the files left in the upload folder of the blob store."""
     folder = settings.BERTH_DATA_DIR / "uploads"

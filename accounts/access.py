@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
+from django.urls import reverse
 
 from accounts.authentication import Credential, challenge
 from accounts.models import Membership, Namespace, PackagePermission
@@ -148,8 +149,9 @@ def refusal(request, caller: Caller, name: str, action: str, package: Package | 
         if not user.is_authenticated:
             return unauthorized(request, name, action)
         scope = SCOPE_FOR_ACTION[action]
+        create = request.build_absolute_uri(reverse("accounts:token-new")) + f"?scopes={scope}"
         return Denied(f"this personal access token lacks the {scope} scope needed to {action}; "
-                      f"create one that has it at /settings/tokens/new?scopes={scope}",
+                      f"create one that has it at {create}",
                       detail={"name": name, "action": action, "scope": scope})
     permitted = permitted_actions(user, package, name.split("/", 1)[0])
     if action in permitted:

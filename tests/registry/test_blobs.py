@@ -104,6 +104,12 @@ def test_delete_then_404(api, digest):
     error(api.delete(f"/v2/{REPO}/blobs/{digest}"), 404, "BLOB_UNKNOWN")
 
 
+def test_push_again_after_delete(api, digest):
+    assert api.delete(f"/v2/{REPO}/blobs/{digest}").status_code == 202
+    push_blob(api, DATA)
+    assert body(api.get(f"/v2/{REPO}/blobs/{digest}")) == DATA
+
+
 def test_delete_in_one_repository_leaves_the_other(api, digest):
     push_blob(api, DATA, "alice/other")
     assert api.delete(f"/v2/{REPO}/blobs/{digest}").status_code == 202

@@ -334,6 +334,13 @@ class TestDelete:
         error(api.get(f"/v2/{REPO}/manifests/v1"), 404, "MANIFEST_UNKNOWN")
         assert tags(api) == ["v2"]
 
+    def test_push_again_after_delete(self, api):
+        digest, raw = push_image(api, "v1")
+        assert api.delete(f"/v2/{REPO}/manifests/{digest}").status_code == 202
+        assert put_manifest(api, "v1", raw).status_code == 201
+        assert body(api.get(f"/v2/{REPO}/manifests/v1")) == raw
+        assert tags(api) == ["v1"]
+
     def test_deleting_twice_is_manifest_unknown(self, api):
         digest, _ = push_image(api, "v1")
         api.delete(f"/v2/{REPO}/manifests/{digest}")

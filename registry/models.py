@@ -32,6 +32,10 @@ class Package(models.Model):
     namespace = models.CharField(max_length=255, db_index=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PRIVATE)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Manifest GETs of its versions (platform children of an index not counted twice).
+    downloads = models.BigIntegerField(default=0)
+    # Deleted from the package pages: gone from the API and listings, restorable until gc purges it.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
 
     class Meta:
@@ -70,6 +74,11 @@ class Manifest(models.Model):
     labels = models.JSONField(default=dict, blank=True)
     platforms = models.JSONField(default=list, blank=True)
     layers_size = models.BigIntegerField(default=0)
+    downloads = models.BigIntegerField(default=0)
+    # A version deleted from the package pages: invisible to the API, restorable until gc purges it,
+    # with the tags it had, given back on restore unless they have moved on.
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    deleted_tags = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-pushed_at", "-id"]

@@ -13,14 +13,14 @@ from registry.oci.names import is_valid_tag, validate_name
 def package_get(*, name: str) -> Package:
     """Return the package called name or raise NAME_UNKNOWN."""
     validate_name(name)
-    package = Package.objects.filter(name=name).first()
+    package = Package.objects.filter(name=name, deleted_at__isnull=True).first()
     if package is None:
         raise NameUnknown(f"repository {name} is not known to this registry", detail={"name": name})
     return package
 
 
 def package_find(*, name: str) -> Package | None:
-    return Package.objects.filter(name=name).first()
+    return Package.objects.filter(name=name, deleted_at__isnull=True).first()
 
 
 def blob_get(*, package: Package, digest: str) -> Blob:
@@ -34,9 +34,10 @@ def blob_get(*, package: Package, digest: str) -> Blob:
 
 def manifest_get(*, package: Package, reference: str) -> Manifest:
     """Return the manifest a tag or digest names in package, or raise MANIFEST_UNKNOWN."""
+    live = Manifest.objects.filter(package=package, deleted_at__isnull=True)
     if looks_like_digest(reference):
         parse_digest(reference)
-        manifest = Manifest.objects.filter(package=package, digest=reference).first()
+        manifest = live.filter(digest=reference).first()
     elif not is_valid_tag(reference):
         # No such tag can exist; the conformance suite expects 404 for reads of one.
         raise ManifestUnknown(
@@ -44,7 +45,7 @@ def manifest_get(*, package: Package, reference: str) -> Manifest:
             detail={"name": package.name, "reference": reference},
         )
     else:
-        manifest = Manifest.objects.filter(package=package, tags__name=reference).first()
+        manifest = live.filter(tags__name=reference).first()
     if manifest is None:
         raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
                               detail={"name": package.name, "reference": reference})
@@ -70,7 +71,8 @@ def _bytewise(expression):
 def referrers(*, package: Package, digest: str, artifact_type: str | None) -> list[Manifest]:
     """Return manifests in package whose subject is digest, optionally of one artifactType."""
     parse_digest(digest)
-    manifests = Manifest.objects.filter(package=package, subject_digest=digest).order_by("pushed_at", "id")
+    manifests = Manifest.objects.filter(package=package, subject_digest=digest, deleted_at__isnull=True
+                                        ).order_by("pushed_at", "id")
     if artifact_type:
         manifests = manifests.filter(artifact_type=artifact_type)
     return list(manifests)
@@ -78,7 +80,8 @@ def referrers(*, package: Package, digest: str, artifact_type: str | None) -> li
 
 def catalog_names(*, packages, n: int | None, last: str | None) -> list[str]:
     """Return names of packages holding at least one manifest, lexically after last."""
-    packages = packages.filter(Exists(Manifest.objects.filter(package=OuterRef("pk")))).annotate(
+    live = Manifest.objects.filter(package=OuterRef("pk"), deleted_at__isnull=True)
+    packages = packages.filter(Exists(live), deleted_at__isnull=True).annotate(
         exact=_bytewise(F("name"))
     ).order_by("exact")
     if last:

@@ -1,4 +1,5 @@
-"""Garbage collection: blobs no manifest uses, expired uploads, and bytes nothing refers to.
+"""Garbage collection: packages and versions deleted over 30 days ago, blobs no manifest uses,
+expired uploads, and bytes nothing refers to.
 
 Safe while the registry serves traffic: nothing younger than the grace period is removed,
 so blobs a push has uploaded (or linked) but not yet named in a manifest survive, and so do
@@ -14,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from registry.models import Blob, Manifest, ManifestReference, PackageBlob, Upload
+from registry.services.trash import expired, expired_purge
 from registry.services.uploads import upload_cancel
 from registry.storage import get_store
 from registry.storage.base import StoredItem
@@ -28,6 +30,8 @@ class GcReport:
     blobs: list[tuple[str, int]] = field(default_factory=list)  # digest, size
     uploads: list[tuple[str, int]] = field(default_factory=list)  # upload id, bytes received
     stored: list[StoredItem] = field(default_factory=list)  # bytes with no database row at all
+    packages: list[str] = field(default_factory=list)  # deleted from the pages over 30 days ago
+    versions: list[str] = field(default_factory=list)  # name@digest, likewise
 
     @property
     def total_size(self) -> int:
@@ -55,6 +59,14 @@ def gc_run(*, grace: timedelta = DEFAULT_GRACE, dry_run: bool = False, now: date
     before = now - grace
     report = GcReport()
     store = get_store()
+
+    # Purged first, so the blobs only they used go in this same run.
+    if dry_run:
+        packages, versions = expired(now=now)
+        report.packages = list(packages.values_list("name", flat=True))
+        report.versions = [str(v) for v in versions]
+    else:
+        report.packages, report.versions = expired_purge(now=now)
 
     for upload in expired_uploads(now=now).select_related("package"):
         report.uploads.append((str(upload.id), upload.offset))

@@ -1,12 +1,14 @@
 """Writes on manifests and tags."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from registry.models import Manifest, ManifestReference, Package, PackageBlob, Tag
 from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
 from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
 from registry.oci.manifests import ParsedManifest, parse_image_config, parse_manifest
 from registry.oci.names import validate_tag
+from registry.services.trash import package_revive
 from registry.storage import get_store
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
@@ -34,9 +36,15 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
     labels, platforms = _describe(package, parsed)
 
     with transaction.atomic():
+        if package.deleted_at is not None:
+            package_revive(package=package)
         manifest = Manifest.objects.filter(package=package, digest=digest).first()
         if manifest is None:
             manifest = _create(package, digest, raw, parsed, labels, platforms, sizes)
+        elif manifest.deleted_at is not None:
+            # Pushing a deleted version again brings it back, without the tags it had then.
+            Manifest.objects.filter(pk=manifest.pk).update(deleted_at=None, deleted_tags=[])
+            manifest.deleted_at, manifest.deleted_tags = None, []
         for tag in tag_list:
             tag_set(package=package, name=tag, manifest=manifest)
     return manifest, parsed
@@ -75,7 +83,8 @@ def _named_blobs(parsed: ParsedManifest):
 
 def _check_children(package: Package, parsed: ParsedManifest) -> None:
     wanted = {d.digest for d in parsed.manifests}
-    present = set(Manifest.objects.filter(package=package, digest__in=wanted).values_list("digest", flat=True))
+    present = set(Manifest.objects.filter(package=package, digest__in=wanted, deleted_at__isnull=True)
+                  .values_list("digest", flat=True))
     for i, child in enumerate(parsed.manifests):
         if child.digest not in present:
             raise ManifestBlobUnknown(
@@ -154,3 +163,15 @@ def manifest_delete(*, package: Package, reference: str) -> None:
         raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
                               detail={"name": package.name, "reference": reference})
 
+
+
+def manifest_count_download(*, manifest: Manifest) -> None:
+    """Count a pull of manifest, and of its package unless it is a platform of an index there.
+
+    F() updates, so concurrent pulls on any worker all count.
+    """
+    Manifest.objects.filter(pk=manifest.pk).update(downloads=F("downloads") + 1)
+    child = ManifestReference.objects.filter(manifest__package_id=manifest.package_id, digest=manifest.digest,
+                                             kind=ManifestReference.Kind.MANIFEST).exists()
+    if not child:
+        Package.objects.filter(pk=manifest.package_id).update(downloads=F("downloads") + 1)

@@ -17,7 +17,8 @@ The upload's state lives in the database (Upload.storage_state, JSON), so the ne
 land on any worker of any app server:
     {"mpu": {"key", "id", "parts": [[number, etag, size], ...]} | None,
      "pending": [[key, size], ...],   # bytes after the parts, in order, < MIN_PART in all
-     "garbage": [key, ...]}           # objects to delete once the upload ends
+     "garbage": [key, ...],           # objects to delete once the upload ends
+     "writer": "<id of the PATCH that saved this state>"}
 Bytes of the upload, in order = the MPU's parts, then the pending objects.
 
 The running SHA-256
@@ -37,9 +38,9 @@ S3 can't rename an object and an MPU's key is fixed when it starts, before the d
 known. So instead of copying the finished blob to a `sha256/<hex>` key, the object keeps its
 upload-time key (`blobs/<random>`) and the Blob row, unique per digest, records it
 (Blob.storage_key). Each digest is still stored exactly once: when the digest already has a
-blob, the new object is deleted (see services.uploads). Finishing is then, in the common case
+blob, the new object is deleted (services.blobs.blob_record). Finishing is then, in the common case
 (one PATCH, or PATCHes on one worker):
-  * blob < 5 MiB, one pending object: that object *is* the blob, no request at all;
+  * blob < 5 MiB, one pending object: that object *is* the blob, nothing is copied;
   * larger: UploadPartCopy of the pending tail (< 5 MiB, server-side) and
     CompleteMultipartUpload. The blob is never re-read or copied whole.
 The finished object is tagged `digest=sha256:...` so the bucket stays understandable
@@ -47,19 +48,18 @@ without the database.
 
 Concurrency: two PATCHes racing on one upload may both write part N; the loser's database
 update fails (services.uploads), and CompleteMultipartUpload checks each part's ETag, so a
-part overwritten by the loser fails the upload instead of producing a wrong blob.
+part overwritten by the loser fails the upload instead of producing a wrong blob. Cached
+hashers are keyed by a writer id saved with the state, so the loser's hasher is never used.
 
 Downloads answer 307 to a presigned GET URL valid AWS_QUERYSTRING_EXPIRE seconds when
 BERTH_BLOB_REDIRECT is on, and stream from S3 otherwise. Abandoned uploads are aborted when
-they expire (services.uploads) and by `manage.py gc` (sweep()).
+they expire (services.uploads) and by `manage.py gc` (sweep()). The S3 calls themselves, and
+their error handling, are in `s3_bucket`.
 """
 
 import copy
-import io
 import uuid
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -67,6 +67,7 @@ from django.core.exceptions import ImproperlyConfigured
 from registry.oci.digests import new_hasher
 from registry.oci.errors import BlobUploadInvalid
 from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, copy_stream
+from registry.storage.s3_bucket import Bucket, code
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, except the last
 PART_SIZE = 8 * 1024 * 1024  # parts this worker sends while streaming
@@ -77,29 +78,7 @@ class S3BlobStore(BlobStore):
     """Blobs as objects in one bucket, named at upload time and recorded on the Blob row."""
 
     def __init__(self):
-        self.bucket = settings.AWS_STORAGE_BUCKET_NAME
-        self.prefix = settings.AWS_LOCATION.strip("/") + "/" if settings.AWS_LOCATION.strip("/") else ""
-        endpoint = settings.AWS_S3_ENDPOINT_URL or None
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": settings.AWS_S3_ADDRESSING_STYLE or ("path" if endpoint else "auto")},
-            retries={"max_attempts": 3, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
-        )
-        self.client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=settings.AWS_S3_REGION_NAME or None,
-            aws_access_key_id=settings.AWS_ACCESS_KEY_ID or None,
-            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY or None,
-            config=config,
-        )
-
-    # Names
-
-    def new_key(self) -> str:
-        return f"{self.prefix}blobs/{uuid.uuid4().hex}"
+        self.bucket = Bucket()
 
     def key_for(self, digest: str, key: str = "") -> str:
         """Return the object key of a stored blob (from its Blob row when the caller lacks it)."""
@@ -109,25 +88,22 @@ class S3BlobStore(BlobStore):
 
         found = Blob.objects.filter(digest=digest).values_list("storage_key", flat=True).first()
         if not found:
-            raise FileNotFoundError(f"blob {digest} has no object in bucket {self.bucket}")
+            raise FileNotFoundError(f"blob {digest} has no object in bucket {self.bucket.name}")
         return found
 
-    # Start-up
-
     def check(self):
-        where = f"bucket {self.bucket!r}" + (f" at {settings.AWS_S3_ENDPOINT_URL}" if settings.AWS_S3_ENDPOINT_URL
-                                             else "")
+        endpoint = settings.AWS_S3_ENDPOINT_URL
+        where = f"bucket {self.bucket.name!r}" + (f" at {endpoint}" if endpoint else "")
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            self.bucket.client.head_bucket(Bucket=self.bucket.name)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
             status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("404", "NoSuchBucket"):
+            if code(error) in ("404", "NoSuchBucket"):
                 hint = "it does not exist; create it or fix AWS_STORAGE_BUCKET_NAME"
-            elif code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            elif code(error) in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
                 hint = "access was refused; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY and the bucket policy"
             else:
-                hint = f"S3 answered {status} {code}"
+                hint = f"S3 answered {status} {code(error)}"
             raise ImproperlyConfigured(f"BERTH_STORAGE=s3 can't use {where}: {hint}.") from None
         except BotoCoreError as error:
             raise ImproperlyConfigured(
@@ -140,17 +116,19 @@ class S3BlobStore(BlobStore):
         # The state is updated in place as parts land, so store() can clean up after a failure;
         # services persist the returned state only when the whole PATCH succeeded.
         _normalize(state)
-        hasher = self._hasher_at(upload_id, offset, state, "sha256")
-        room = settings.BERTH_MAX_LAYER_SIZE - offset
-        writer = _PartWriter(self, state)
-        copied = copy_stream(stream, writer, hasher, length=length, room=room)
+        hasher = self.hashes.take(_hash_key(upload_id, state, "sha256"), offset)
+        if hasher is None:
+            hasher = self._rehash(offset, state, "sha256", reopen=True)
+        writer = _PartWriter(self.bucket, state)
+        copied = copy_stream(stream, writer, hasher, length=length, room=settings.BERTH_MAX_LAYER_SIZE - offset)
         writer.close()
-        self.hashes.put(f"{upload_id}:sha256", offset + copied, hasher)
+        state["writer"] = uuid.uuid4().hex
+        self.hashes.put(_hash_key(upload_id, state, "sha256"), offset + copied, hasher)
         return offset + copied, state
 
     def finish(self, upload_id, offset, state, digest):
         _normalize(state)
-        hasher = self.hashes.take(f"{upload_id}:{digest.algorithm}", offset)
+        hasher = self.hashes.take(_hash_key(upload_id, state, digest.algorithm), offset)
         if hasher is None:
             hasher = self._rehash(offset, state, digest.algorithm, reopen=False)
         self.check_digest(hasher, digest)
@@ -158,39 +136,37 @@ class S3BlobStore(BlobStore):
         mpu = state["mpu"]
         if mpu and mpu["parts"]:
             if state["pending"]:
-                pending_key, _ = state["pending"].pop()
-                self._copy_part(mpu, pending_key, None)
-                state["garbage"].append(pending_key)
-            self._complete(mpu)
+                tail, _ = state["pending"].pop()
+                self.bucket.copy_part(mpu, tail)  # under 5 MiB, and it may be the last part
+                state["garbage"].append(tail)
+            self.bucket.complete(mpu)
             key = mpu["key"]
-        elif state["pending"]:
-            key, _ = state["pending"].pop()
-            if mpu:
-                self._abort(mpu)
         else:
-            key = self.new_key()
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=b"")
             if mpu:
-                self._abort(mpu)
+                self.bucket.abort(mpu)  # opened by a PATCH that failed before its first part
+            if state["pending"]:
+                key, _ = state["pending"].pop()  # a small blob: its one pending object is the blob
+            else:
+                key = self.bucket.new_key()
+                self.bucket.put(key, b"")
         state["mpu"] = None
-        self._delete_keys(state["garbage"] + [k for k, _ in state["pending"]])
+        self.bucket.delete(state["garbage"] + [k for k, _ in state["pending"]])
         state["garbage"], state["pending"] = [], []
         try:
-            self.client.put_object_tagging(Bucket=self.bucket, Key=key,
-                                           Tagging={"TagSet": [{"Key": "digest", "Value": str(digest)}]})
+            self.bucket.tag(key, digest=str(digest))
         except ClientError:
             pass  # a convenience for people browsing the bucket, not needed by Berth
         return key
 
     def discard(self, upload_id, state):
-        self.hashes.drop(f"{upload_id}:sha256")
         if not state:
             return
         _normalize(state)
+        self.hashes.drop(_hash_key(upload_id, state, "sha256"))
         if state["mpu"]:
-            self._abort(state["mpu"])
+            self.bucket.abort(state["mpu"])
             state["garbage"].append(state["mpu"]["key"])  # in case a rehash had completed it
-        self._delete_keys(state["garbage"] + [k for k, _ in state["pending"]])
+        self.bucket.delete(state["garbage"] + [k for k, _ in state["pending"]])
         state.update(mpu=None, pending=[], garbage=[])
 
     def upload_refs(self, state):
@@ -201,48 +177,35 @@ class S3BlobStore(BlobStore):
             keys.add(state["mpu"]["key"])
         return keys, ({state["mpu"]["id"]} if state["mpu"] else set())
 
-    def _hasher_at(self, upload_id, offset, state, algorithm):
-        hasher = self.hashes.take(f"{upload_id}:{algorithm}", offset)
-        if hasher is not None:
-            return hasher
-        return self._rehash(offset, state, algorithm, reopen=True)
-
     def _rehash(self, offset, state, algorithm, *, reopen):
         """Rebuild the hash of the upload's first offset bytes from storage.
 
-        Completes the open MPU so its bytes can be read; with reopen, a new MPU continues
-        from the completed object by server-side copy.
+        Completes the open MPU so its bytes can be read; with reopen (or when pending bytes
+        must follow it), a new MPU continues from the completed object by server-side copy.
         """
         hasher = new_hasher(algorithm)
         if not offset:
             return hasher
-        mpu = state["mpu"]
-        sources = []
+        mpu, sources = state["mpu"], []
         if mpu and mpu["parts"]:
-            self._complete(mpu)
-            sealed = mpu["key"]
-            sealed_size = sum(size for _, _, size in mpu["parts"])
+            self.bucket.complete(mpu)
+            sealed, sealed_size = mpu["key"], sum(size for _, _, size in mpu["parts"])
             sources.append(sealed)
             if reopen or state["pending"]:
-                fresh = self._start()
+                fresh = self.bucket.start()
                 for start in range(0, sealed_size, MAX_COPY_PART):
-                    self._copy_part(fresh, sealed, (start, min(start + MAX_COPY_PART, sealed_size) - 1))
+                    self.bucket.copy_part(fresh, sealed, (start, min(start + MAX_COPY_PART, sealed_size) - 1))
                 state["mpu"] = fresh
                 state["garbage"].append(sealed)
-            else:
-                # The completed object holds every byte: finish() will find it as an MPU with
-                # parts and complete it again, which _complete() accepts.
-                pass
-        elif mpu:
-            self._abort(mpu)
-            state["mpu"] = None
+            # Otherwise the completed object holds every byte: finish() completes the MPU
+            # again, which Bucket.complete() accepts, and keeps the object as the blob.
         sources += [key for key, _ in state["pending"]]
         total = 0
         for key in sources:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-            while data := body.read(CHUNK_SIZE):
-                hasher.update(data)
-                total += len(data)
+            with self.bucket.open(key) as body:
+                while data := body.read(CHUNK_SIZE):
+                    hasher.update(data)
+                    total += len(data)
         if total != offset:
             raise BlobUploadInvalid(
                 f"the upload's stored bytes ({total}) don't match its offset ({offset}); start a new upload"
@@ -253,147 +216,55 @@ class S3BlobStore(BlobStore):
         """Turn several pending objects (under MIN_PART in all) into one."""
         if len(state["pending"]) < 2:
             return
-        data = b"".join(self._read(key) for key, _ in state["pending"])
-        key = self.new_key()
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        data = b"".join(self.bucket.read(key) for key, _ in state["pending"])
+        key = self.bucket.new_key()
+        self.bucket.put(key, data)
         state["garbage"] += [k for k, _ in state["pending"]]
         state["pending"] = [[key, len(data)]]
-
-    # Multipart helpers
-
-    def _start(self) -> dict:
-        key = self.new_key()
-        answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=key,
-                                                     ContentType="application/octet-stream")
-        return {"key": key, "id": answer["UploadId"], "parts": []}
-
-    def _upload_part(self, mpu, data) -> None:
-        number = len(mpu["parts"]) + 1
-        answer = self.client.upload_part(Bucket=self.bucket, Key=mpu["key"], UploadId=mpu["id"],
-                                         PartNumber=number, Body=data)
-        mpu["parts"].append([number, answer["ETag"], len(data)])
-
-    def _copy_part(self, mpu, source_key, byte_range) -> None:
-        number = len(mpu["parts"]) + 1
-        extra = {}
-        if byte_range is not None:
-            extra["CopySourceRange"] = f"bytes={byte_range[0]}-{byte_range[1]}"
-            size = byte_range[1] - byte_range[0] + 1
-        else:
-            size = self.client.head_object(Bucket=self.bucket, Key=source_key)["ContentLength"]
-        answer = self.client.upload_part_copy(Bucket=self.bucket, Key=mpu["key"], UploadId=mpu["id"],
-                                              PartNumber=number,
-                                              CopySource={"Bucket": self.bucket, "Key": source_key}, **extra)
-        mpu["parts"].append([number, answer["CopyPartResult"]["ETag"], size])
-
-    def _complete(self, mpu) -> None:
-        parts = [{"PartNumber": n, "ETag": etag} for n, etag, _ in mpu["parts"]]
-        try:
-            self.client.complete_multipart_upload(Bucket=self.bucket, Key=mpu["key"], UploadId=mpu["id"],
-                                                  MultipartUpload={"Parts": parts})
-        except ClientError as error:
-            if _code(error) != "NoSuchUpload":
-                if _code(error) in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
-                    raise BlobUploadInvalid("the upload's parts were changed by a concurrent request; "
-                                            "start a new upload") from None
-                raise
-            # Completed earlier (a rehash whose PATCH then failed): fine if the object is whole.
-            expected = sum(size for _, _, size in mpu["parts"])
-            if self._size(mpu["key"]) != expected:
-                raise BlobUploadInvalid("the upload's storage is gone or incomplete; start a new upload") from None
-
-    def _abort(self, mpu) -> None:
-        try:
-            self.client.abort_multipart_upload(Bucket=self.bucket, Key=mpu["key"], UploadId=mpu["id"])
-        except ClientError as error:
-            if _code(error) != "NoSuchUpload":
-                raise
-
-    def _delete_keys(self, keys) -> None:
-        keys = [k for k in dict.fromkeys(keys) if k]
-        for start in range(0, len(keys), 1000):
-            batch = keys[start:start + 1000]
-            self.client.delete_objects(Bucket=self.bucket,
-                                       Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
-
-    def _read(self, key) -> bytes:
-        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-
-    def _size(self, key) -> int | None:
-        try:
-            return self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
-        except ClientError as error:
-            if _code(error) in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
 
     # Blobs
 
     def open(self, digest, *, key="", offset=0):
-        extra = {"Range": f"bytes={offset}-"} if offset else {}
-        try:
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key_for(digest, key), **extra)
-        except ClientError as error:
-            if _code(error) in ("NoSuchKey", "404"):
-                raise FileNotFoundError(f"blob {digest} is missing from bucket {self.bucket}") from None
-            raise
-        return _Body(answer["Body"])
+        return self.bucket.open(self.key_for(digest, key), offset)
 
     def exists(self, digest, *, key=""):
         try:
-            return self._size(self.key_for(digest, key)) is not None
+            return self.bucket.size(self.key_for(digest, key)) is not None
         except FileNotFoundError:
             return False
 
     def delete(self, digest, *, key=""):
         try:
-            self._delete_keys([self.key_for(digest, key)])
+            self.bucket.delete([self.key_for(digest, key)])
         except FileNotFoundError:
             pass
 
     def redirect_url(self, digest, *, key=""):
         if not settings.BERTH_BLOB_REDIRECT:
             return None
-        return self.client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": self.key_for(digest, key)},
-            ExpiresIn=settings.AWS_QUERYSTRING_EXPIRE,
-        )
+        return self.bucket.presigned_get(self.key_for(digest, key), settings.AWS_QUERYSTRING_EXPIRE)
 
     def sweep(self, *, keep_keys, keep_digests, keep_uploads, before, dry_run):
         found = []
-        paginator = self.client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=f"{self.prefix}blobs/"):
-            for mpu in page.get("Uploads", []):
-                if mpu["UploadId"] not in keep_uploads and mpu["Initiated"] < before:
-                    found.append(StoredItem("unfinished multipart upload", mpu["Key"], self._mpu_size(mpu)))
-                    if not dry_run:
-                        self._abort({"key": mpu["Key"], "id": mpu["UploadId"]})
-        stale = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                          Prefix=f"{self.prefix}blobs/"):
-            for item in page.get("Contents", []):
-                if item["Key"] not in keep_keys and item["LastModified"] < before:
-                    found.append(StoredItem("object", item["Key"], item["Size"]))
-                    stale.append(item["Key"])
+        for mpu in self.bucket.multipart_uploads():
+            if mpu["UploadId"] not in keep_uploads and mpu["Initiated"] < before:
+                found.append(StoredItem("unfinished multipart upload", mpu["Key"],
+                                        self.bucket.parts_size(mpu["Key"], mpu["UploadId"])))
+                if not dry_run:
+                    self.bucket.abort({"key": mpu["Key"], "id": mpu["UploadId"]})
+        stale = [item for item in self.bucket.objects()
+                 if item["Key"] not in keep_keys and item["LastModified"] < before]
+        found += [StoredItem("object", item["Key"], item["Size"]) for item in stale]
         if not dry_run:
-            self._delete_keys(stale)
+            self.bucket.delete(item["Key"] for item in stale)
         return found
-
-    def _mpu_size(self, mpu) -> int:
-        try:
-            pages = self.client.get_paginator("list_parts").paginate(Bucket=self.bucket, Key=mpu["Key"],
-                                                                     UploadId=mpu["UploadId"])
-            return sum(part["Size"] for page in pages for part in page.get("Parts", []))
-        except ClientError:
-            return 0
 
 
 class _PartWriter:
     """A write-only file that sends an upload's bytes to S3 as parts, holding one part at most."""
 
-    def __init__(self, store: S3BlobStore, state: dict):
-        self.store, self.state = store, state
+    def __init__(self, bucket: Bucket, state: dict):
+        self.bucket, self.state = bucket, state
         self.buffer = bytearray()
 
     def pending_size(self) -> int:
@@ -408,52 +279,32 @@ class _PartWriter:
         if self.pending_size() + len(self.buffer) >= MIN_PART:
             self._send_part(len(self.buffer))
         elif self.buffer:
-            key = self.store.new_key()
-            self.store.client.put_object(Bucket=self.store.bucket, Key=key, Body=bytes(self.buffer))
+            key = self.bucket.new_key()
+            self.bucket.put(key, bytes(self.buffer))
             self.state["pending"].append([key, len(self.buffer)])
             self.buffer = bytearray()
 
     def _send_part(self, take: int) -> None:
         if self.state["mpu"] is None:
-            self.state["mpu"] = self.store._start()
+            self.state["mpu"] = self.bucket.start()
         pending = self.state["pending"]
-        head = b"".join(self.store._read(key) for key, _ in pending)
+        head = b"".join(self.bucket.read(key) for key, _ in pending)
         body = head + bytes(self.buffer[:take])
         del self.buffer[:take]
-        self.store._upload_part(self.state["mpu"], body)
+        self.bucket.upload_part(self.state["mpu"], body)
         # The database state still names the pending objects until this PATCH is saved.
         self.state["garbage"] += [key for key, _ in pending]
         self.state["pending"] = []
-
-
-class _Body(io.RawIOBase):
-    """A readable file over a boto3 streaming body (FileResponse reads it in blocks)."""
-
-    def __init__(self, body):
-        self.body = body
-
-    def readable(self):
-        return True
-
-    def read(self, size=-1):
-        return self.body.read(None if size is None or size < 0 else size)
-
-    def readinto(self, buffer):
-        data = self.body.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def close(self):
-        self.body.close()
-        super().close()
 
 
 def _normalize(state: dict) -> None:
     state.setdefault("mpu", None)
     state.setdefault("pending", [])
     state.setdefault("garbage", [])
+    state.setdefault("writer", "")
 
 
-def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
-
+def _hash_key(upload_id: str, state: dict, algorithm: str) -> str:
+    # Keyed by the PATCH that wrote the saved state: a racing PATCH that lost its database
+    # update cached a hasher under its own writer id, which no saved state names.
+    return f"{upload_id}:{state['writer']}:{algorithm}"

@@ -37,10 +37,10 @@ def upload_in_patches(store, upload_id: str, chunks: list[bytes], *, forget_hash
     offset, state = 0, {}
     for chunk in chunks:
         if forget_hash:
-            BlobStore.hashes.drop(f"{upload_id}:sha256")
+            BlobStore.hashes._entries.clear()
         offset, state = store.append(upload_id, offset, state, io.BytesIO(chunk), length=len(chunk))
     if forget_hash:
-        BlobStore.hashes.drop(f"{upload_id}:sha256")
+        BlobStore.hashes._entries.clear()
     return offset, state
 
 
@@ -121,7 +121,7 @@ def test_finishing_on_a_worker_without_the_hash_uses_the_completed_upload(store,
     data = pattern(2 * PART_SIZE)
     offset, state = upload_in_patches(store, "u7", [data])
     mpu_key = state["mpu"]["key"]
-    BlobStore.hashes.drop("u7:sha256")
+    BlobStore.hashes._entries.clear()
     assert store.finish("u7", offset, state, digest_of(data)) == mpu_key
     assert_only(s3_server, s3_bucket, mpu_key, data)
 
@@ -129,7 +129,7 @@ def test_finishing_on_a_worker_without_the_hash_uses_the_completed_upload(store,
 def test_a_failed_patch_after_a_rehash_leaves_the_saved_state_usable(store, s3_server, s3_bucket):
     first = pattern(6 * MiB, seed=1)
     offset, saved = upload_in_patches(store, "u8", [first])
-    BlobStore.hashes.drop("u8:sha256")
+    BlobStore.hashes._entries.clear()
 
     class Broken(io.BytesIO):
         def read(self, size=-1):
@@ -230,3 +230,29 @@ def test_check_names_an_unreachable_endpoint(s3_settings):
     s3_settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ImproperlyConfigured, match="can't reach.*AWS_S3_ENDPOINT_URL"):
         S3BlobStore().check()
+
+
+def test_a_racing_patch_that_lost_never_lends_its_hash(store, s3_server, s3_bucket):
+    """Two PATCHes at the same offset on one worker: only the one whose state was saved counts."""
+    import copy
+
+    first = pattern(1000, seed=1)
+    offset, saved = upload_in_patches(store, "u14", [first])
+    winner_bytes, loser_bytes = pattern(2000, seed=2), pattern(2000, seed=3)
+    winner_offset, winner = store.append("u14", offset, copy.deepcopy(saved), io.BytesIO(winner_bytes), length=2000)
+    store.append("u14", offset, copy.deepcopy(saved), io.BytesIO(loser_bytes), length=2000)  # its save fails
+    key = store.finish("u14", winner_offset, winner, digest_of(first + winner_bytes))
+    assert read_back(store, key) == first + winner_bytes
+
+
+def test_a_part_overwritten_by_a_racing_patch_fails_the_upload(store):
+    import copy
+
+    from registry.oci.errors import BlobUploadInvalid
+
+    winner_bytes, loser_bytes = pattern(PART_SIZE, seed=4), pattern(PART_SIZE, seed=5)
+    offset, winner = store.append("u15", 0, {}, io.BytesIO(winner_bytes), length=PART_SIZE)
+    store.append("u15", 0, {"mpu": copy.deepcopy(winner["mpu"]) | {"parts": []}}, io.BytesIO(loser_bytes),
+                 length=PART_SIZE)
+    with pytest.raises(BlobUploadInvalid, match="concurrent"):
+        store.finish("u15", offset, winner, digest_of(winner_bytes))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.models import Scope
-from accounts.names import validate_namespace_name
+from accounts.names import MAX_NAMESPACE_LENGTH, validate_namespace_name
 from accounts.services import user_create
 
 EXPIRATION_CHOICES = [
@@ -27,6 +27,14 @@ class SignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.max_length = MAX_NAMESPACE_LENGTH
+        username.widget.attrs["maxlength"] = str(MAX_NAMESPACE_LENGTH)
+        username.help_text = ("Lower-case letters and digits, optionally separated by '.', '_' or '-'. "
+                              "It is also your namespace: HOST/USERNAME/IMAGE.")
 
     def clean_username(self):
         username = self.cleaned_data["username"]

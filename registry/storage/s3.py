@@ -247,9 +247,12 @@ class S3BlobStore(BlobStore):
     def sweep(self, *, keep_keys, keep_digests, keep_uploads, before, dry_run):
         found = []
         for mpu in self.bucket.multipart_uploads():
-            if mpu["UploadId"] not in keep_uploads and mpu["Initiated"] < before:
-                found.append(StoredItem("unfinished multipart upload", mpu["Key"],
-                                        self.bucket.parts_size(mpu["Key"], mpu["UploadId"])))
+            if mpu["UploadId"] in keep_uploads or mpu["Initiated"] >= before:
+                continue
+            # A PATCH still streaming (its state not saved yet) keeps adding parts.
+            size, newest = self.bucket.parts_summary(mpu["Key"], mpu["UploadId"])
+            if newest is None or newest < before:
+                found.append(StoredItem("unfinished multipart upload", mpu["Key"], size))
                 if not dry_run:
                     self.bucket.abort({"key": mpu["Key"], "id": mpu["UploadId"]})
         stale = [item for item in self.bucket.objects()

@@ -5,6 +5,7 @@ Kept apart from the upload logic in `s3` so that module reads as the design it i
 
 import io
 import uuid
+from datetime import datetime
 
 import boto3
 from botocore.config import Config
@@ -144,12 +145,14 @@ class Bucket:
                                                                                  Prefix=f"{self.prefix}blobs/"):
             yield from page.get("Uploads", [])
 
-    def parts_size(self, key: str, upload_id: str) -> int:
+    def parts_summary(self, key: str, upload_id: str) -> tuple[int, datetime | None]:
+        """Return the bytes a multipart upload holds so far and when its newest part arrived."""
         try:
             pages = self.client.get_paginator("list_parts").paginate(Bucket=self.name, Key=key, UploadId=upload_id)
-            return sum(part["Size"] for page in pages for part in page.get("Parts", []))
+            parts = [part for page in pages for part in page.get("Parts", [])]
         except ClientError:
-            return 0
+            return 0, None
+        return sum(p["Size"] for p in parts), max((p["LastModified"] for p in parts), default=None)
 
     def objects(self):
         """Yield the bucket's objects under blobs/ (as list_objects_v2 has them)."""

@@ -7,8 +7,10 @@ from S3 at every step.
 """
 
 import hashlib
+import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -149,3 +151,82 @@ def test_docker_push_and_pull_with_s3(cluster, dockerd, s3_image, redirect):
     log = pusher.log.read_text(errors="replace")
     blob_gets = [line for line in log.splitlines() if f'"GET /v2/{repository}/blobs/sha256:' in line]
     assert blob_gets and all(('" 307 ' in line) == redirect for line in blob_gets), blob_gets[-3:]
+
+
+def worker_pids(server: BerthServer) -> list[int]:
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """Return a /proc/PID/status memory field (VmRSS now, VmHWM the peak so far) in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def backdate(server: BerthServer, digest: str) -> None:
+    """Make a blob and its package links two days old, straight in the servers' database."""
+    import psycopg2
+
+    with psycopg2.connect(server.env["DATABASE_URL"]) as connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE registry_blob SET created_at = now() - interval '2 days' WHERE digest = %s", [digest])
+        cursor.execute("UPDATE registry_packageblob SET created_at = now() - interval '2 days' "
+                       "WHERE blob_id = (SELECT id FROM registry_blob WHERE digest = %s)", [digest])
+
+
+def push_small(client: Client, name: str, data: bytes) -> str:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    response = client.request("POST", f"/v2/{name}/blobs/uploads/?digest={digest}", data=data,
+                              headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 201, response.text
+    return digest
+
+
+@pytest.mark.slow
+def test_a_1_gib_layer_streams_with_flat_memory_while_gc_runs(cluster):
+    server, client, name = cluster.streaming, cluster.http(cluster.streaming), f"{OWNER}/big"
+    (worker,) = worker_pids(server)
+    # Referenced: a manifest names config and layer. Orphaned: pushed, named by nothing. Both are old.
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}})
+    layer = pattern(2 * MiB, 7)
+    descriptors = [{"mediaType": media_type, "digest": push_small(client, name, data), "size": len(data)}
+                   for media_type, data in [("application/vnd.oci.image.config.v1+json", config.encode()),
+                                            ("application/vnd.oci.image.layer.v1.tar+gzip", layer)]]
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": descriptors[0], "layers": descriptors[1:]})
+    response = client.request("PUT", f"/v2/{name}/manifests/small", data=manifest,
+                              headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert response.status_code == 201, response.text
+    orphan = push_small(client, name, pattern(3 * MiB, 8))
+    for digest in [d["digest"] for d in descriptors] + [orphan]:
+        backdate(server, digest)
+    baseline = memory_kib(worker, "VmRSS")
+
+    size, block, hasher, gc_output = 1024 * MiB, pattern(MiB, 9), hashlib.sha256(), []
+
+    def body():
+        for sent in range(size // MiB):
+            if sent == size // MiB // 2:  # half way through the push
+                gc_output.append(server.manage("gc", "--grace", "600"))
+            hasher.update(block)
+            yield block
+
+    location = client.request("POST", f"/v2/{name}/blobs/uploads/").headers["Location"]
+    response = client.request("PATCH", location, data=body(), headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 202, response.text
+    digest = "sha256:" + hasher.hexdigest()
+    response = client.request("PUT", f"{location}?digest={digest}")
+    assert response.status_code == 201, response.text
+    peak = memory_kib(worker, "VmHWM")
+    print(f"\nworker RSS before the 1 GiB push: {baseline / 1024:.0f} MiB, peak: {peak / 1024:.0f} MiB")
+    assert (peak - baseline) * 1024 < 96 * MiB, f"worker memory grew {(peak - baseline) / 1024:.0f} MiB"
+
+    head = client.request("HEAD", f"/v2/{name}/blobs/{digest}")
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(size)
+    assert f"removed blob {orphan}" in gc_output[0]
+    assert client.request("HEAD", f"/v2/{name}/blobs/{orphan}").status_code == 404
+    for descriptor in descriptors:
+        fetched = client.request("GET", f"/v2/{name}/blobs/{descriptor['digest']}")
+        assert fetched.status_code == 200 and len(fetched.content) == descriptor["size"]

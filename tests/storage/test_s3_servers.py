@@ -230,3 +230,20 @@ def test_a_1_gib_layer_streams_with_flat_memory_while_gc_runs(cluster):
     for descriptor in descriptors:
         fetched = client.request("GET", f"/v2/{name}/blobs/{descriptor['digest']}")
         assert fetched.status_code == 200 and len(fetched.content) == descriptor["size"]
+
+
+def test_a_missing_bucket_stops_start_up_with_the_reason(s3_server, tmp_path):
+    server = BerthServer(database_url="sqlite:///" + str(tmp_path / "db.sqlite3"), data_dir=tmp_path,
+                         env=s3_server.env("berth-no-such-bucket"))
+    with pytest.raises(RuntimeError) as failure:
+        server.manage("check")
+    message = str(failure.value)
+    assert "ImproperlyConfigured: BERTH_STORAGE=s3 can't use bucket 'berth-no-such-bucket'" in message
+    assert "create it or fix AWS_STORAGE_BUCKET_NAME" in message
+
+
+def test_s3_without_a_bucket_name_is_refused(tmp_path):
+    server = BerthServer(database_url="sqlite:///" + str(tmp_path / "db.sqlite3"), data_dir=tmp_path,
+                         env={"BERTH_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": ""})
+    with pytest.raises(RuntimeError, match="BERTH_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME"):
+        server.manage("check")

@@ -1,5 +1,6 @@
 """Throttle failed sign-ins per username and address, in the database so every worker agrees."""
 
+import ipaddress
 import math
 from datetime import timedelta
 
@@ -17,6 +18,14 @@ class LoginThrottled(Exception):
 
 
 def client_address(request) -> str | None:
+    """Return the address a sign-in came from: the proxy's last X-Forwarded-For hop when trusted."""
+    if settings.BERTH_TRUST_PROXY_HEADERS:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        if forwarded:
+            try:
+                return str(ipaddress.ip_address(forwarded))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
 
 

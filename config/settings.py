@@ -144,6 +144,12 @@ BERTH_REGISTRY_TOKEN_LIFETIME = env.int("BERTH_REGISTRY_TOKEN_LIFETIME", default
 BERTH_LOGIN_FAILURE_WINDOW = env.int("BERTH_LOGIN_FAILURE_WINDOW", default=900)
 BERTH_LOGIN_FAILURES_PER_USER = env.int("BERTH_LOGIN_FAILURES_PER_USER", default=10)
 BERTH_LOGIN_FAILURES_PER_ADDRESS = env.int("BERTH_LOGIN_FAILURES_PER_ADDRESS", default=100)
+# Behind a TLS-terminating reverse proxy: the /token realm docker follows must say https://, and
+# failed sign-ins are counted per client address from X-Forwarded-For, not per proxy address.
+BERTH_TRUST_PROXY_HEADERS = env.bool("BERTH_TRUST_PROXY_HEADERS", default=False)
+if BERTH_TRUST_PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:tokens"
 LOGOUT_REDIRECT_URL = "accounts:login"

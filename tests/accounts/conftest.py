@@ -36,10 +36,11 @@ def anonymous(db) -> Client:
     return Client()
 
 
-def get_token(client: Client, *scopes: str, auth: str | None = None):
+def get_token(client: Client, *scopes: str, auth: str | None = None, **headers):
     """Ask /token for scopes, with the client's own Authorization unless auth is given."""
     query = "&".join(["service=testserver"] + [f"scope={s}" for s in scopes])
-    headers = {"HTTP_AUTHORIZATION": auth} if auth is not None else {}
+    if auth is not None:
+        headers["HTTP_AUTHORIZATION"] = auth
     return client.get(f"/token?{query}", **headers)
 
 

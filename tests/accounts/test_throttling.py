@@ -87,3 +87,19 @@ def test_a_successful_login_clears_the_failures(hana):
         client.post("/login", {"username": "hana", "password": "wrong"})
     assert client.post("/login", {"username": "hana", "password": "a-good-password-1"}).status_code == 302
     assert not FailedLogin.objects.filter(username="hana").exists()
+
+
+def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(hana, settings):
+    settings.BERTH_TRUST_PROXY_HEADERS = True
+    proxy = Client(REMOTE_ADDR="10.0.0.1")
+    for _ in range(3):
+        get_token(proxy, auth=basic_auth("hana", "wrong"), HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert FailedLogin.objects.filter(address="203.0.113.7").count() == 3
+    response = get_token(proxy, auth=basic_auth("hana", hana.token), HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert response.status_code == 200
+
+
+def test_forwarded_addresses_are_ignored_unless_trusted(hana, settings):
+    settings.BERTH_TRUST_PROXY_HEADERS = False
+    get_token(Client(), auth=basic_auth("hana", "wrong"), HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert FailedLogin.objects.get().address == "127.0.0.1"

@@ -196,3 +196,11 @@ def test_use_is_recorded_at_most_once_a_minute(alice_client):
     assert first is not None
     alice_client.get("/v2/")
     assert PersonalAccessToken.objects.get(hint=alice_client.token[:14]).last_used_at == first
+
+
+def test_realm_follows_a_tls_proxy(anonymous, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.USE_X_FORWARDED_HOST = True
+    response = anonymous.get("/v2/", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_HOST="cr.example.com")
+    realm, service, _ = CHALLENGE.match(response["WWW-Authenticate"]).groups()
+    assert (realm, service) == ("https://cr.example.com/token", "cr.example.com")

@@ -132,6 +132,16 @@ def allowed_actions(user, scopes, name: str) -> frozenset[str]:
     return actions
 
 
+def grant(user, scopes, wanted: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Return, per repository, the asked-for actions user may take with scopes; refused ones are left out."""
+    granted = {}
+    for name, asked in wanted.items():
+        actions = frozenset(asked) & allowed_actions(user, scopes, name)
+        if actions:
+            granted[name] = actions
+    return granted
+
+
 def check_registry(request) -> None:
     """Raise UNAUTHORIZED (with the challenge docker follows to /token) if the caller sent no credentials."""
     if not caller_for(request).has_credentials:

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import tokens
@@ -23,22 +23,29 @@ def _claim_namespace(name: str) -> None:
         raise ValidationError(f"The name {name!r} is already taken.", code="taken")
 
 
-@transaction.atomic
 def user_create(*, username: str, password: str | None = None, email: str = "") -> User:
     """Create a user and claim their namespace; without a password they sign in with tokens only."""
     _claim_namespace(username)
-    user = User.objects.create_user(username=username, email=email, password=password)
-    Namespace.objects.create(name=username, user=user)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+            Namespace.objects.create(name=username, user=user)
+    except IntegrityError:
+        # Someone claimed the name between the check and the insert.
+        raise ValidationError(f"The name {username!r} is already taken.", code="taken")
     return user
 
 
-@transaction.atomic
 def organization_create(*, name: str, owner: User) -> Organization:
     """Create an organization whose first owner is owner."""
     _claim_namespace(name)
-    organization = Organization.objects.create(name=name)
-    Namespace.objects.create(name=name, organization=organization)
-    Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    try:
+        with transaction.atomic():
+            organization = Organization.objects.create(name=name)
+            Namespace.objects.create(name=name, organization=organization)
+            Membership.objects.create(organization=organization, user=owner, role=Membership.Role.OWNER)
+    except IntegrityError:
+        raise ValidationError(f"The name {name!r} is already taken.", code="taken")
     return organization
 
 

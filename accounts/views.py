@@ -66,11 +66,7 @@ class TokenView(View):
             return error_response(TooManyRequests(str(e), headers={"Retry-After": str(e.retry_after)}))
         user = pat.user if pat is not None else AnonymousUser()
         scopes = tokens.scope_actions(pat.scopes) if pat is not None else {"pull"}
-        granted = {}
-        for name, asked in parse_scopes(request.GET.getlist("scope")).items():
-            actions = asked & access.allowed_actions(user, scopes, name)
-            if actions:
-                granted[name] = actions
+        granted = access.grant(user, scopes, parse_scopes(request.GET.getlist("scope")))
         token, expires_in, issued_at = registry_tokens.issue(
             username=user.get_username(), user_id=user.pk, pat_id=pat.pk if pat else None, access=granted)
         return JsonResponse({

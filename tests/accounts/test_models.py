@@ -89,3 +89,15 @@ def test_teams_only_get_grants_on_their_organizations_packages():
     team = team_create(organization=organization_create(name="acme", owner=mo), name="devs")
     with pytest.raises(ValidationError):
         package_grant(package=Package.objects.create(name="mo/app", namespace="mo"), team=team, role="read")
+
+
+@pytest.mark.django_db
+def test_a_name_claimed_concurrently_is_refused_cleanly(monkeypatch):
+    from accounts import services
+
+    user_create(username="mo")
+    monkeypatch.setattr(services, "_claim_namespace", lambda name: None)  # as if the check raced
+    with pytest.raises(ValidationError, match="already taken"):
+        user_create(username="mo")
+    with pytest.raises(ValidationError, match="already taken"):
+        organization_create(name="mo", owner=Namespace.objects.get(name="mo").user)

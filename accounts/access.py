@@ -228,6 +228,18 @@ def can_admin(request, name: str) -> bool:
     return package is not None and package_role(user, package, package.namespace) == Role.ADMIN
 
 
+def organization_role(user, organization) -> str | None:
+    """Return user's role in organization (owner or member), None for outsiders."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(organization=organization, user=user).values_list("role", flat=True).first()
+
+
+def can_manage_organization(user, organization) -> bool:
+    """Return True if user may change organization's members and teams (its owners may)."""
+    return organization_role(user, organization) == Membership.Role.OWNER
+
+
 def visible_packages(user):
     """Return the packages user may read (every credential aside)."""
     packages = Package.objects.all()

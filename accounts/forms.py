@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import throttling
-from accounts.models import Scope
+from accounts.models import Membership, Scope
 from accounts.names import MAX_NAMESPACE_LENGTH, validate_namespace_name
 from accounts.services import user_create
 
@@ -97,3 +97,22 @@ class TokenForm(forms.Form):
         elif expiration:
             cleaned["expires_at"] = now + timedelta(days=int(expiration))
         return cleaned
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(max_length=64, validators=[validate_namespace_name],
+                           help_text="Lower-case letters and digits, optionally separated by '.', '_' or '-'. "
+                                     "Packages of the organization are HOST/NAME/IMAGE.")
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=64, validators=[validate_namespace_name], label="Team name")
+
+
+class TeamMemberForm(forms.Form):
+    username = forms.CharField(max_length=150)

@@ -49,16 +49,29 @@ def organization_create(*, name: str, owner: User) -> Organization:
     return organization
 
 
+def _keep_an_owner(organization: Organization, user: User) -> None:
+    # Lock the owners' rows so two owners can't demote each other at the same time.
+    owners = list(Membership.objects.select_for_update().filter(
+        organization=organization, role=Membership.Role.OWNER).values_list("user_id", flat=True))
+    if owners == [user.pk]:
+        raise ValidationError(f"{user} is the last owner of {organization}; make someone else an owner first.")
+
+
+@transaction.atomic
 def membership_set(*, organization: Organization, user: User, role: str = Membership.Role.MEMBER) -> Membership:
-    """Add user to organization with role, or change the role of a member."""
+    """Add user to organization with role, or change the role of a member (an owner must remain)."""
+    role = Membership.Role(role)
+    if role != Membership.Role.OWNER:
+        _keep_an_owner(organization, user)
     membership, _ = Membership.objects.update_or_create(organization=organization, user=user,
-                                                        defaults={"role": Membership.Role(role)})
+                                                        defaults={"role": role})
     return membership
 
 
 @transaction.atomic
 def membership_remove(*, organization: Organization, user: User) -> None:
-    """Remove user from organization and from its teams."""
+    """Remove user from organization and from its teams (an owner must remain)."""
+    _keep_an_owner(organization, user)
     Membership.objects.filter(organization=organization, user=user).delete()
     for team in organization.teams.filter(members=user):
         team.members.remove(user)
@@ -66,7 +79,11 @@ def membership_remove(*, organization: Organization, user: User) -> None:
 
 def team_create(*, organization: Organization, name: str) -> Team:
     validate_namespace_name(name)
-    return Team.objects.create(organization=organization, name=name)
+    try:
+        with transaction.atomic():
+            return Team.objects.create(organization=organization, name=name)
+    except IntegrityError:
+        raise ValidationError(f"{organization} already has a team {name!r}.", code="taken")
 
 
 def team_member_add(*, team: Team, user: User) -> None:
@@ -74,6 +91,10 @@ def team_member_add(*, team: Team, user: User) -> None:
     if not Membership.objects.filter(organization=team.organization, user=user).exists():
         raise ValidationError(f"{user} is not a member of {team.organization}; add them to it first.")
     team.members.add(user)
+
+
+def team_member_remove(*, team: Team, user: User) -> None:
+    team.members.remove(user)
 
 
 def package_grant(*, package: Package, role: str, user: User | None = None, team: Team | None = None

@@ -2,7 +2,6 @@
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import IntegrityError
 
 from accounts.management.commands._helpers import get_organization, get_user
 from accounts.services import team_create, team_member_add
@@ -24,6 +23,4 @@ class Command(BaseCommand):
                 team_member_add(team=created, user=get_user(username))
         except ValidationError as e:
             raise CommandError(" ".join(e.messages))
-        except IntegrityError:
-            raise CommandError(f"organization {organization} already has a team {team!r}")
         self.stdout.write(f"created team {created}")

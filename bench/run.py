@@ -1,0 +1,404 @@
+"""Run the benchmark: `python -m bench` (or `make bench`); see `python -m bench --help`.
+
+Each pass starts Berth (gunicorn, config/gunicorn.py, DEBUG=false, PostgreSQL) and distribution
+(Debian's docker-registry) on loopback, then measures both with the same client, alternating which
+goes first, and prints the medians and the Berth/distribution ratio of every figure.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import client
+from bench.servers import Berth, BerthUser, Distribution, Dockerd, Postgres, S3Server, rss_bytes
+
+RESULTS = Path(__file__).resolve().parent / "results"
+MiB = 1024 * 1024
+MB = 1000 * 1000
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    unit: str
+    higher_is_better: bool
+    # The Berth/distribution ratio to reach (>= when higher is better), or an absolute Berth limit.
+    target_ratio: float | None = None
+    berth_below: float | None = None
+
+
+FIGURES = {
+    "push_monolithic": Figure("blob push, monolithic POST+PUT", "MB/s", True, target_ratio=2.0),
+    "push_chunked": Figure("blob push, chunked PATCHes", "MB/s", True, target_ratio=2.0),
+    "pull": Figure("blob pull", "MB/s", True, target_ratio=1.0),
+    "manifest_rps": Figure("manifest GET, 16 connections", "req/s", True, target_ratio=1.0),
+    "manifest_p50": Figure("manifest GET p50 latency", "ms", False),
+    "manifest_p99": Figure("manifest GET p99 latency", "ms", False),
+    "docker_push": Figure("docker push, image with one layer", "s", False),
+    "docker_pull": Figure("docker pull, same image", "s", False),
+    "rss_peak_total": Figure("peak RSS during 1 GiB push, all processes", "MB", False),
+    "rss_peak_worker": Figure("peak RSS during 1 GiB push, per worker", "MB", False, berth_below=150.0),
+}
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+class DataFile:
+    """A file of random bytes whose first 16 bytes change per use, so every push is a new blob."""
+
+    def __init__(self, path: Path, size: int):
+        self.path, self.size = path, size
+        with open(path, "wb") as f:
+            remaining = size
+            while remaining:
+                n = min(remaining, 16 * MiB)
+                f.write(os.urandom(n))
+                remaining -= n
+        self.uses = 0
+
+    def fresh(self) -> str:
+        """Make the content unique and return its digest."""
+        self.uses += 1
+        with open(self.path, "r+b") as f:
+            f.write(os.urandom(16))
+        return client.file_digest(str(self.path))
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def wrk(url: str, headers: dict[str, str], seconds: int, connections: int = 16) -> dict[str, float]:
+    """Run wrk against url; return requests/s and p50/p99 latency in ms."""
+    args = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    output = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise client.BenchError(f"wrk saw errors:\n{output}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    latency = {}
+    for percent in ("50", "99"):
+        value, unit = re.search(rf"^\s+{percent}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        latency[percent] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return {"rps": rps, "p50": latency["50"], "p99": latency["99"]}
+
+
+class PeakRSS:
+    """Sample the resident memory of a server's processes every 20 ms in a thread."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.total = 0
+        self.per_process: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            sizes = {pid: rss_bytes(pid) for pid in self.pids()}
+            self.total = max(self.total, sum(sizes.values()))
+            for pid, size in sizes.items():
+                self.per_process[pid] = max(self.per_process.get(pid, 0), size)
+            self._stop.wait(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class Pass:
+    """One side-by-side run: Berth and distribution on the same storage kind."""
+
+    def __init__(self, name: str, work: Path, args, postgres: Postgres, dockerd: Dockerd | None):
+        self.name, self.work, self.args = name, work, args
+        self.postgres, self.dockerd = postgres, dockerd
+        self.samples: dict[str, dict[str, list[float]]] = {key: {"berth": [], "distribution": []} for key in FIGURES}
+        self.notes: dict[str, str] = {}
+        self.s3: S3Server | None = None
+
+    # -- servers ---------------------------------------------------------------------------
+    def start(self):
+        env = {}
+        storage = None
+        if self.name == "s3":
+            self.s3 = S3Server(self.work / "moto.log").start()
+            env = self.s3.env(self.s3.create_bucket())
+            bucket = self.s3.create_bucket()
+            storage = {"s3": {"accesskey": env["AWS_ACCESS_KEY_ID"], "secretkey": env["AWS_SECRET_ACCESS_KEY"],
+                              "region": env["AWS_S3_REGION_NAME"], "regionendpoint": self.s3.url,
+                              "bucket": bucket, "secure": False, "v4auth": True}}
+        self.berth = Berth(self.work / "berth", self.postgres.database(f"bench_{self.name}"), env).start()
+        self.distribution = Distribution(self.work / "distribution", storage).start()
+        self.user = BerthUser(self.berth)
+        self.registries = {
+            "berth": client.Registry("berth", self.berth.url, self.user.headers),
+            "distribution": client.Registry("distribution", self.distribution.url),
+        }
+        log(f"{self.name}: Berth at {self.berth.url} (workers {self.berth.worker_pids()}), "
+            f"distribution at {self.distribution.url}")
+
+    def stop(self):
+        for server in (getattr(self, "berth", None), getattr(self, "distribution", None), self.s3):
+            if server is not None:
+                server.stop()
+
+    def repository(self, name: str) -> str:
+        repository = f"alice/bench-{name}"
+        self.user.names.add(repository)
+        self.user._token = None
+        return repository
+
+    def order(self, rep: int) -> list[str]:
+        return ["berth", "distribution"] if rep % 2 == 0 else ["distribution", "berth"]
+
+    # -- figures ---------------------------------------------------------------------------
+    def blobs(self, data: DataFile):
+        mono, chunked = self.repository("mono"), self.repository("chunked")
+        size = data.size
+        for rep in range(self.args.reps):
+            digest = data.fresh()
+            for label in self.order(rep):
+                registry = self.registries[label]
+                os.sync()
+                seconds = client.push_monolithic(registry, mono, str(data.path), digest)
+                self.samples["push_monolithic"][label].append(size / seconds / MB)
+            digest_chunked = data.fresh()
+            for label in self.order(rep):
+                registry = self.registries[label]
+                os.sync()
+                seconds = client.push_chunked(registry, chunked, str(data.path), digest_chunked, 16 * MiB)
+                self.samples["push_chunked"][label].append(size / seconds / MB)
+            for label in self.order(rep):
+                seconds = client.pull(self.registries[label], mono, digest, size)
+                self.samples["pull"][label].append(size / seconds / MB)
+            log(f"{self.name}: blobs rep {rep + 1}: " + self._last(("push_monolithic", "push_chunked", "pull")))
+
+    def manifests(self):
+        name = self.repository("manifest")
+        config = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
+        layer = os.urandom(1024)
+        for registry in self.registries.values():
+            config_digest = client.put_blob_bytes(registry, name, config)
+            layer_digest = client.put_blob_bytes(registry, name, layer)
+            manifest = json.dumps({
+                "schemaVersion": 2, "mediaType": MANIFEST_TYPE,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest,
+                           "size": len(config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer_digest,
+                            "size": len(layer)}],
+            }).encode()
+            client.put_manifest(registry, name, "latest", manifest, MANIFEST_TYPE)
+        # A pull token for the private package, as docker pull would hold.
+        token = self.user.registry_token([name], "pull")
+        headers = {"berth": {"Authorization": f"Bearer {token}", "Accept": MANIFEST_TYPE},
+                   "distribution": {"Accept": MANIFEST_TYPE}}
+        for rep in range(self.args.reps):
+            for label in self.order(rep):
+                url = f"{self.registries[label].base_url}/v2/{name}/manifests/latest"
+                wrk(url, headers[label], 1)  # warm up: connections, caches
+                result = wrk(url, headers[label], self.args.wrk_seconds)
+                self.samples["manifest_rps"][label].append(result["rps"])
+                self.samples["manifest_p50"][label].append(result["p50"])
+                self.samples["manifest_p99"][label].append(result["p99"])
+            log(f"{self.name}: manifests rep {rep + 1}: "
+                + self._last(("manifest_rps", "manifest_p50", "manifest_p99")))
+
+    def docker(self, data: DataFile):
+        docker = self.dockerd.docker
+        docker("login", self.berth.host, "-u", self.user.username, "--password-stdin", input=self.user.pat.encode())
+        hosts = {"berth": self.berth.host, "distribution": self.distribution.host}
+        for rep in range(self.args.reps):
+            data.fresh()
+            archive = self.work / "layer.tar"
+            with tarfile.open(archive, "w") as tar:
+                tar.add(data.path, arcname="layer.bin")
+            local = f"berth-bench-{self.name}:{rep}"
+            docker("import", str(archive), local)
+            archive.unlink()
+            refs = {label: f"{host}/alice/bench-docker:{self.name}-{rep}" for label, host in hosts.items()}
+            for ref in refs.values():
+                docker("tag", local, ref)
+            for label in self.order(rep):
+                start = time.perf_counter()
+                docker("push", refs[label])
+                self.samples["docker_push"][label].append(time.perf_counter() - start)
+            docker("rmi", local, *refs.values())
+            for label in self.order(rep):
+                start = time.perf_counter()
+                docker("pull", refs[label])
+                self.samples["docker_pull"][label].append(time.perf_counter() - start)
+                docker("rmi", refs[label])
+            log(f"{self.name}: docker rep {rep + 1}: " + self._last(("docker_push", "docker_pull")))
+
+    def memory(self, big: DataFile):
+        """Peak RSS while a 1 GiB blob is pushed monolithically and in chunks."""
+        name = self.repository("memory")
+        pids = {"berth": self.berth.pids, "distribution": self.distribution.pids}
+        for label in ("berth", "distribution"):
+            registry = self.registries[label]
+            registry.headers()  # the token request is not part of the push
+            with PeakRSS(pids[label]) as peak:
+                client.push_monolithic(registry, name, str(big.path), big.fresh())
+                client.push_chunked(registry, name, str(big.path), big.fresh(), 16 * MiB)
+            per_worker = [size for pid, size in peak.per_process.items() if label == "distribution"
+                          or pid != self.berth.process.pid]
+            self.samples["rss_peak_total"][label].append(peak.total / MB)
+            self.samples["rss_peak_worker"][label].append(max(per_worker) / MB)
+            if label == "berth":
+                self.notes["rss_per_process"] = ", ".join(
+                    f"{'master' if pid == self.berth.process.pid else 'worker'} {pid}: {size / MB:.0f} MB"
+                    for pid, size in sorted(peak.per_process.items()))
+        log(f"{self.name}: memory: " + self._last(("rss_peak_total", "rss_peak_worker")))
+
+    def _last(self, keys) -> str:
+        parts = []
+        for key in keys:
+            values = self.samples[key]
+            parts.append(f"{key} berth {values['berth'][-1]:.1f} / distribution {values['distribution'][-1]:.1f}")
+        return "; ".join(parts)
+
+    # -- results ---------------------------------------------------------------------------
+    def summary(self) -> dict:
+        figures = {}
+        for key, figure in FIGURES.items():
+            berth, distribution = self.samples[key]["berth"], self.samples[key]["distribution"]
+            if not berth or not distribution:
+                continue
+            b, d = median(berth), median(distribution)
+            ratio = b / d if d else None
+            met = None
+            if figure.target_ratio is not None and ratio is not None:
+                met = ratio >= figure.target_ratio
+            if figure.berth_below is not None:
+                met = b < figure.berth_below
+            figures[key] = {
+                "label": figure.label, "unit": figure.unit, "higher_is_better": figure.higher_is_better,
+                "berth": berth, "distribution": distribution, "berth_median": b, "distribution_median": d,
+                "ratio": ratio, "target": target_text(figure), "met": met,
+            }
+        return {"figures": figures, "notes": self.notes}
+
+
+def target_text(figure: Figure) -> str:
+    if figure.target_ratio is not None:
+        return f">= {figure.target_ratio:g}x"
+    if figure.berth_below is not None:
+        return f"< {figure.berth_below:g} {figure.unit}"
+    return ""
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    version = subprocess.run(["docker-registry", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(memory / 1024**3, 1),
+            "kernel": platform.release(), "python": platform.python_version(), "distribution": version,
+            "web_concurrency": os.environ.get("WEB_CONCURRENCY", "2"),
+            "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "8")}
+
+
+def table(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}; "
+             f"{m['distribution']}; Berth: gunicorn {m['web_concurrency']} workers x {m['gunicorn_threads']} threads; "
+             f"{results['reps']} repetitions, medians; blobs {results['blob_mib']} MiB.", ""]
+    for name, summary in results["passes"].items():
+        lines.append(f"Pass: {name} storage")
+        lines.append("| figure | unit | Berth | distribution | Berth/distribution | target | met |")
+        lines.append("|---|---|---:|---:|---:|---|---|")
+        for figure in summary["figures"].values():
+            ratio = f"{figure['ratio']:.2f}x" if figure["ratio"] is not None else "-"
+            met = {True: "yes", False: "**MISSED**", None: ""}[figure["met"]]
+            lines.append(f"| {figure['label']} | {figure['unit']} | {figure['berth_median']:.1f} | "
+                         f"{figure['distribution_median']:.1f} | {ratio} | {figure['target']} | {met} |")
+        for key, note in summary["notes"].items():
+            lines.append(f"{key}: {note}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def check_tools(skip_docker: bool) -> None:
+    missing = [tool for tool in ("docker-registry", "wrk") if shutil.which(tool) is None]
+    if not skip_docker:
+        missing += [tool for tool in ("docker", "dockerd") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"missing {', '.join(missing)}: apt-get install -y docker-registry wrk docker.io")
+    # Debian's package may start its own registry service on :5000; the bench never uses it.
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3, help="repetitions of every figure (median reported)")
+    parser.add_argument("--blob-mib", type=int, default=256, help="size of the pushed and pulled blob")
+    parser.add_argument("--memory-mib", type=int, default=1024, help="size of the blob pushed while RSS is sampled")
+    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--passes", default="filesystem,s3", help="comma-separated: filesystem, s3")
+    parser.add_argument("--only", default="blobs,manifests,docker,memory",
+                        help="comma-separated parts: blobs, manifests, docker, memory")
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    check_tools("docker" not in parts)
+    work = Path(tempfile.mkdtemp(prefix="berth-bench-"))
+    results = {"started": datetime.now(UTC).isoformat(), "machine": machine(), "reps": args.reps,
+               "blob_mib": args.blob_mib, "passes": {}}
+    postgres = dockerd = None
+    try:
+        log(f"working in {work}; writing {args.blob_mib} MiB and {args.memory_mib} MiB of random data")
+        data = DataFile(work / "blob.bin", args.blob_mib * MiB)
+        big = DataFile(work / "big.bin", args.memory_mib * MiB) if "memory" in parts else None
+        postgres = Postgres().start()
+        if "docker" in parts:
+            dockerd = Dockerd().start()
+        for name in args.passes.split(","):
+            run = Pass(name, work / name, args, postgres, dockerd)
+            try:
+                run.start()
+                if "blobs" in parts:
+                    run.blobs(data)
+                if "manifests" in parts:
+                    run.manifests()
+                if "docker" in parts:
+                    run.docker(data)
+                if "memory" in parts:
+                    run.memory(big)
+            finally:
+                run.stop()
+                results["passes"][name] = run.summary()
+                shutil.rmtree(work / name, ignore_errors=True)
+    finally:
+        if dockerd is not None:
+            dockerd.stop()
+        if postgres is not None:
+            postgres.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    results["finished"] = datetime.now(UTC).isoformat()
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(json.dumps(results, indent=2))
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\nJSON: {path}")
+    return 0

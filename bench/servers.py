@@ -1,0 +1,220 @@
+"""The servers a benchmark pass starts on loopback: Berth, distribution, PostgreSQL, moto, dockerd."""
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.pgplugin import Cluster, free_port
+from tests.s3 import S3Server
+from tests.servers import Dockerd, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTION = "docker-registry"
+SECRET_KEY = "berth-bench-secret-key-not-for-production"
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _http_up(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def process_tree(pid: int) -> list[int]:
+    """Return pid and its direct children (a gunicorn master and its workers)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *map(int, children)]
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster (tests/pgplugin.Cluster) with one empty database per Berth."""
+
+    def __init__(self):
+        self.cluster = Cluster()
+
+    def start(self) -> "Postgres":
+        self.cluster.start()
+        return self
+
+    def database(self, name: str) -> str:
+        import psycopg2
+
+        connection = psycopg2.connect(self.cluster.url("postgres"))
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+        return self.cluster.url(name)
+
+    def stop(self) -> None:
+        self.cluster.stop()
+
+
+class Berth:
+    """Berth under gunicorn with config/gunicorn.py and production settings (DEBUG=false)."""
+
+    label = "berth"
+
+    def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None):
+        self.root = root
+        self.data_dir = root / "data"
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self.log = root / "gunicorn.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "BERTH_DATA_DIR": str(self.data_dir),
+            "SECRET_KEY": SECRET_KEY,
+            "DEBUG": "false",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            **(env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self) -> "Berth":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.manage("migrate", "--noinput", "-v0")
+        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
+                                        cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
+                                        stderr=subprocess.STDOUT)
+        wait_until(lambda: self._alive() and _http_up(f"{self.url}/v2/"), timeout=60, what="gunicorn",
+                   log=self.log)
+        # Workers boot after the master answers; wait for all of them.
+        wait_until(lambda: len(process_tree(self.process.pid)) > int(self.env.get("WEB_CONCURRENCY", "2")),
+                   timeout=30, what="gunicorn workers", log=self.log)
+        return self
+
+    def _alive(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+        return True
+
+    def pids(self) -> list[int]:
+        return process_tree(self.process.pid)
+
+    def worker_pids(self) -> list[int]:
+        return self.pids()[1:]
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+class BerthUser:
+    """A user with a personal access token, and the registry tokens /token issues for it."""
+
+    def __init__(self, berth: Berth, username: str = "alice"):
+        self.berth = berth
+        self.username = username
+        self.pat = berth.manage("create_token", username, "--create-user",
+                                "--scopes", "write:packages,delete:packages").strip()
+        self._token: tuple[float, str] | None = None
+        self.names: set[str] = set()
+
+    def basic(self) -> str:
+        return "Basic " + base64.b64encode(f"{self.username}:{self.pat}".encode()).decode()
+
+    def registry_token(self, names, actions: str = "pull,push") -> str:
+        query = "&".join([f"service={self.berth.host}"] + [f"scope=repository:{n}:{actions}" for n in sorted(names)])
+        req = urllib.request.Request(f"{self.berth.url}/token?{query}", headers={"Authorization": self.basic()})
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return json.load(response)["token"]
+
+    def headers(self) -> dict[str, str]:
+        """Return a Bearer header for every bench repository, refreshed well before it expires."""
+        now = time.monotonic()
+        if self._token is None or now - self._token[0] > 300:
+            self._token = (now, self.registry_token(self.names))
+        return {"Authorization": f"Bearer {self._token[1]}"}
+
+
+class Distribution:
+    """Debian's docker-registry (CNCF distribution 2.8) with its own config.yml, on a free loopback port."""
+
+    label = "distribution"
+
+    def __init__(self, root: Path, storage: dict | None = None):
+        self.root = root
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self.log = root / "registry.log"
+        self.config = root / "config.yml"
+        self.storage = storage or {"filesystem": {"rootdirectory": str(root / "data")}}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Distribution":
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = {
+            "version": 0.1,
+            "log": {"level": "info", "fields": {"service": "registry"}},
+            "storage": {**self.storage, "cache": {"blobdescriptor": "inmemory"}, "delete": {"enabled": True}},
+            "http": {"addr": self.host, "secret": "berth-bench", "headers": {"X-Content-Type-Options": ["nosniff"]}},
+        }
+        # JSON is YAML: no YAML library needed.
+        self.config.write_text(json.dumps(config, indent=2))
+        binary = shutil.which(DISTRIBUTION)
+        if binary is None:
+            raise RuntimeError("docker-registry is not installed: apt-get install -y docker-registry")
+        self.process = subprocess.Popen([binary, "serve", str(self.config)], stdout=self.log.open("ab"),
+                                        stderr=subprocess.STDOUT)
+        wait_until(lambda: self._alive() and _http_up(f"{self.url}/v2/"), timeout=30, what="docker-registry",
+                   log=self.log)
+        return self
+
+    def _alive(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"docker-registry exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+        return True
+
+    def pids(self) -> list[int]:
+        return [self.process.pid]
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "process_tree", "rss_bytes"]

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,6 +174,40 @@ def test_pulling_a_missing_tag_says_manifest_unknown(docker, pushed_app):
     result = docker.docker("pull", f"{pushed_app.repository}:no-such-tag", check=False)
     assert result.returncode != 0
     assert "manifest unknown" in result.stderr.decode().lower()
+
+
+def test_parallel_pushes_of_a_shared_new_layer(docker, berth, owner, tmp_path, registry_http):
+    # A base layer no repository has yet, so every push uploads it at the same time as the others.
+    rootfs = images.tar_bytes({"data/shared.bin": os.urandom(3 * 1024 * 1024)})
+    docker.docker("import", "-", "berth-e2e/race-base:1", input=rootfs)
+    built = {}
+    for name in ("race-a", "race-b", "race-c"):
+        context = images.write_build_context(tmp_path / name, "FROM berth-e2e/race-base:1\nCOPY own.txt /own.txt\n",
+                                             {"own.txt": f"{name}\n".encode()})
+        docker.docker("build", "-t", f"{berth.host}/{owner.username}/{name}:1", str(context))
+        built[name] = inspect(docker, f"{berth.host}/{owner.username}/{name}:1", "{{.Id}}")
+
+    with ThreadPoolExecutor(len(built)) as pool:
+        pushes = [pool.submit(docker.docker, "push", f"{berth.host}/{owner.username}/{name}:1") for name in built]
+        for push in pushes:
+            push.result()
+
+    shared = None
+    for name, image_id in built.items():
+        manifest = registry_http.get(f"/v2/{owner.username}/{name}/manifests/1", headers={"Accept": MANIFEST_ACCEPT})
+        assert manifest.status_code == 200, manifest.text
+        base_layer = manifest.json()["layers"][0]["digest"]
+        assert shared in (None, base_layer)
+        shared = base_layer
+        blob = registry_http.get(f"/v2/{owner.username}/{name}/blobs/{base_layer}")
+        assert blob.status_code == 200
+        assert images.sha256(blob.content) == base_layer
+        ref = f"{berth.host}/{owner.username}/{name}:1"
+        docker.docker("rmi", ref)
+        docker.docker("pull", ref)
+        assert inspect(docker, ref, "{{.Id}}") == image_id
+        docker.docker("rmi", ref)
+    docker.docker("rmi", "berth-e2e/race-base:1")
 
 
 LARGE_LAYER_SIZE = 100 * 1024 * 1024 + 12345

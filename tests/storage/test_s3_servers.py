@@ -247,3 +247,22 @@ def test_s3_without_a_bucket_name_is_refused(tmp_path):
                          env={"BERTH_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": ""})
     with pytest.raises(RuntimeError, match="BERTH_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME"):
         server.manage("check")
+
+
+@pytest.mark.e2e
+def test_skopeo_copies_a_multiarch_image_through_s3_redirects(cluster, tmp_path):
+    from tests.e2e.conftest import Skopeo
+
+    skopeo = Skopeo(tmp_path, f"{cluster.credentials.username}:{cluster.credentials.password}")
+    layout = images.write_multiarch_layout(tmp_path / "layout", tag="1", annotations={"berth.test": "s3"})
+    pushed = f"docker://{cluster.streaming.host}/{OWNER}/skopeo-s3:1"
+    skopeo("copy", "--all", "--dest-tls-verify=false", "--dest-creds", skopeo.creds, f"oci:{layout.path}:1", pushed)
+    back = tmp_path / "back"
+    skopeo("copy", "--all", "--src-tls-verify=false", "--src-creds", skopeo.creds,
+           f"docker://{cluster.redirecting.host}/{OWNER}/skopeo-s3:1", f"oci:{back}:copied")
+    assert images.layout_ref(back, "copied")["digest"] == layout.index.digest
+    for blob in layout.blobs:
+        assert images.read_layout_blob(back, blob.digest) == blob.data, f"{blob.media_type} {blob.digest} differs"
+    log = cluster.redirecting.log.read_text(errors="replace").splitlines()
+    blob_gets = [line for line in log if f'"GET /v2/{OWNER}/skopeo-s3/blobs/sha256:' in line]
+    assert blob_gets and all('" 307 ' in line for line in blob_gets), blob_gets

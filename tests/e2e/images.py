@@ -85,11 +85,11 @@ class Blob:
 
 @dataclass(frozen=True)
 class OCILayout:
-    """An OCI image layout on disk whose index.json names one multi-platform index by tag."""
+    """An OCI image layout on disk whose index.json names one index (or one image) by tag."""
 
     path: Path
     tag: str
-    index: Blob
+    index: Blob  # what the tag names: a multi-platform index, or an image manifest
     manifests: dict[str, Blob]  # "os/arch" -> image manifest
     blobs: tuple[Blob, ...]  # every blob in the layout, the index included
 
@@ -141,6 +141,19 @@ def write_multiarch_layout(folder: Path, *, tag: str, annotations: dict[str, str
     }))
     blobs.append(index)
 
+    write_layout(folder, tag, index, blobs)
+    return OCILayout(folder, tag, index, manifests, tuple(blobs))
+
+
+def write_single_image_layout(folder: Path, *, tag: str, files: dict[str, bytes]) -> OCILayout:
+    """Write an OCI layout whose tag names one linux/amd64 image with one layer holding files."""
+    manifest, config, layer = platform_image("linux", "amd64", files, {})
+    write_layout(folder, tag, manifest, [layer, config, manifest])
+    return OCILayout(folder, tag, manifest, {"linux/amd64": manifest}, (layer, config, manifest))
+
+
+def write_layout(folder: Path, tag: str, top: Blob, blobs: list[Blob]) -> None:
+    """Write blobs into an OCI layout at folder, with index.json naming top by tag."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     store = folder / "blobs" / "sha256"
@@ -150,9 +163,8 @@ def write_multiarch_layout(folder: Path, *, tag: str, annotations: dict[str, str
     (folder / "index.json").write_bytes(json_bytes({
         "schemaVersion": 2,
         "mediaType": OCI_INDEX,
-        "manifests": [index.descriptor(annotations={"org.opencontainers.image.ref.name": tag})],
+        "manifests": [top.descriptor(annotations={"org.opencontainers.image.ref.name": tag})],
     }))
-    return OCILayout(folder, tag, index, manifests, tuple(blobs))
 
 
 def read_layout_blob(folder: Path, digest: str) -> bytes:

@@ -1,13 +1,16 @@
 """The real skopeo copies multi-platform OCI images into, out of and within a live Berth."""
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import pytest
 
+from tests.conftest import Credentials, start_berth
 from tests.e2e import images
+from tests.e2e.conftest import RegistryHTTP
 
 pytestmark = pytest.mark.e2e
 
@@ -195,3 +198,34 @@ def test_copy_converted_to_a_docker_manifest_list(pushed_multi, berth, owner, sk
         assert saved_files(docker, ref)["etc/arch"] == b"arm64\n"
     finally:
         docker.docker("rmi", ref)
+
+
+@pytest.fixture(scope="module")
+def small_berth(tmp_path_factory, owner):
+    """A second Berth that refuses layers over 1 MiB, with the owner's account and a token."""
+    server = start_berth(tmp_path_factory, BERTH_MAX_LAYER_SIZE=str(1024 * 1024))
+    try:
+        token = server.manage("create_token", owner.username, "--scopes", "write:packages,delete:packages",
+                              "--create-user", "--note", "end-to-end tests").strip()
+        yield server, Credentials(owner.username, token)
+    finally:
+        server.stop()
+
+
+def test_layer_over_the_size_limit_is_refused_with_the_reason(small_berth, skopeo, tmp_path):
+    # skopeo, because the docker daemon retries SIZE_INVALID five times over a minute before giving up.
+    server, credentials = small_berth
+    layout = images.write_single_image_layout(tmp_path / "big", tag="1",
+                                              files={"data/big.bin": os.urandom(2 * 1024 * 1024)})
+    result = skopeo("copy", "--dest-tls-verify=false", "--dest-creds",
+                    f"{credentials.username}:{credentials.password}", f"oci:{layout.path}:1",
+                    f"docker://{server.host}/{credentials.username}/too-big:1", check=False)
+    assert result.returncode != 0
+    assert "larger than this registry's limit of 1048576 bytes (BERTH_MAX_LAYER_SIZE)" in result.stderr.decode()
+
+    http = RegistryHTTP(server.url, credentials.username, credentials.password)
+    assert http.get(f"/v2/{credentials.username}/too-big/manifests/1").status_code == 404
+    layer = next(b for b in layout.blobs if b.media_type == images.OCI_LAYER_GZIP)
+    assert http.request("HEAD", f"/v2/{credentials.username}/too-big/blobs/{layer.digest}").status_code == 404
+    kept = [p for p in server.data_dir.rglob("*") if p.is_file() and p.stat().st_size > 1024 * 1024]
+    assert not kept, f"the refused layer was kept: {kept}"

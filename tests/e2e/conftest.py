@@ -45,10 +45,18 @@ class RegistryHTTP:
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
+    def __enter__(self) -> "RegistryHTTP":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # An open keep-alive connection would hold up the server's graceful shutdown.
+        self.session.close()
+
 
 @pytest.fixture(scope="session")
-def registry_http(berth, owner) -> RegistryHTTP:
-    return RegistryHTTP(berth.url, owner.username, owner.password)
+def registry_http(berth, owner):
+    with RegistryHTTP(berth.url, owner.username, owner.password) as http:
+        yield http
 
 
 @pytest.fixture(scope="session")

@@ -223,9 +223,9 @@ def test_layer_over_the_size_limit_is_refused_with_the_reason(small_berth, skope
     assert result.returncode != 0
     assert "larger than this registry's limit of 1048576 bytes (BERTH_MAX_LAYER_SIZE)" in result.stderr.decode()
 
-    http = RegistryHTTP(server.url, credentials.username, credentials.password)
-    assert http.get(f"/v2/{credentials.username}/too-big/manifests/1").status_code == 404
-    layer = next(b for b in layout.blobs if b.media_type == images.OCI_LAYER_GZIP)
-    assert http.request("HEAD", f"/v2/{credentials.username}/too-big/blobs/{layer.digest}").status_code == 404
+    with RegistryHTTP(server.url, credentials.username, credentials.password) as http:
+        assert http.get(f"/v2/{credentials.username}/too-big/manifests/1").status_code == 404
+        layer = next(b for b in layout.blobs if b.media_type == images.OCI_LAYER_GZIP)
+        assert http.request("HEAD", f"/v2/{credentials.username}/too-big/blobs/{layer.digest}").status_code == 404
     kept = [p for p in server.data_dir.rglob("*") if p.is_file() and p.stat().st_size > 1024 * 1024]
     assert not kept, f"the refused layer was kept: {kept}"

@@ -5,8 +5,12 @@
 Import the fixtures into a conftest.py: `from tests.s3 import s3_bucket, s3_server, s3_settings`.
 """
 
+import json
+import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -25,33 +29,49 @@ REGION = "us-east-1"
 class S3Server:
     """moto's S3-compatible server on 127.0.0.1, as a separate process."""
 
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, *, check_credentials: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
+        self.check_credentials = check_credentials
+        self.access_key, self.secret_key = ACCESS_KEY, SECRET_KEY
         self.process: subprocess.Popen | None = None
 
     def start(self) -> "S3Server":
+        env = dict(os.environ)
+        if self.check_credentials:
+            # moto checks signatures against its IAM after this many requests: the three below.
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env,
         )
         wait_until(self.ready, timeout=30, what="moto S3 server", log=self.log)
+        if self.check_credentials:
+            iam = boto3.session.Session().client("iam", endpoint_url=self.url, region_name=REGION,
+                                                 aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+            iam.create_user(UserName="berth")
+            iam.put_user_policy(UserName="berth", PolicyName="s3", PolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+            key = iam.create_access_key(UserName="berth")["AccessKey"]
+            self.access_key, self.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
         return self
 
     def ready(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"moto.server exited:\n{self.log.read_text(errors='replace')[-3000:]}")
         try:
-            self.client().list_buckets()
-        except Exception:
+            urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
+        except urllib.error.HTTPError:
+            return True
+        except OSError:
             return False
         return True
 
     def client(self):
         return boto3.session.Session().client(
-            "s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
+            "s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
         )
 
@@ -66,8 +86,8 @@ class S3Server:
             "BERTH_STORAGE": "s3",
             "AWS_STORAGE_BUCKET_NAME": bucket,
             "AWS_S3_ENDPOINT_URL": self.url,
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_S3_REGION_NAME": REGION,
             "BERTH_BLOB_REDIRECT": "true" if redirect else "false",
         }
@@ -99,8 +119,8 @@ def s3_settings(settings, s3_server, s3_bucket):
     settings.BERTH_STORAGE = "s3"
     settings.AWS_STORAGE_BUCKET_NAME = s3_bucket
     settings.AWS_S3_ENDPOINT_URL = s3_server.url
-    settings.AWS_ACCESS_KEY_ID = ACCESS_KEY
-    settings.AWS_SECRET_ACCESS_KEY = SECRET_KEY
+    settings.AWS_ACCESS_KEY_ID = s3_server.access_key
+    settings.AWS_SECRET_ACCESS_KEY = s3_server.secret_key
     settings.AWS_S3_REGION_NAME = REGION
     settings.BERTH_BLOB_REDIRECT = True
     return settings

@@ -256,3 +256,20 @@ def test_a_part_overwritten_by_a_racing_patch_fails_the_upload(store):
                  length=PART_SIZE)
     with pytest.raises(BlobUploadInvalid, match="concurrent"):
         store.finish("u15", offset, winner, digest_of(winner_bytes))
+
+
+def test_check_names_refused_credentials(settings, tmp_path):
+    from tests.s3 import S3Server
+
+    server = S3Server(tmp_path / "moto.log", check_credentials=True).start()
+    try:
+        bucket = server.create_bucket()
+        for name, value in server.env(bucket).items():
+            setattr(settings, name, value if name != "BERTH_BLOB_REDIRECT" else True)
+        S3BlobStore().check()  # the right credentials pass
+        settings.AWS_SECRET_ACCESS_KEY = "not-the-secret"
+        with pytest.raises(ImproperlyConfigured,
+                           match=f"'{bucket}'.*access was refused; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
+            S3BlobStore().check()
+    finally:
+        server.stop()

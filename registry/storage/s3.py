@@ -72,6 +72,7 @@ from registry.storage.s3_bucket import Bucket, code
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, except the last
 PART_SIZE = 8 * 1024 * 1024  # parts this worker sends while streaming
 MAX_COPY_PART = 4 * 1024**3  # UploadPartCopy copies at most 5 GiB per part
+MAX_PARTS = 9000  # of S3's 10,000, leaving room for the parts a rehash adds
 
 
 class S3BlobStore(BlobStore):
@@ -193,8 +194,11 @@ class S3BlobStore(BlobStore):
             sources.append(sealed)
             if reopen or state["pending"]:
                 fresh = self.bucket.start()
-                for start in range(0, sealed_size, MAX_COPY_PART):
-                    self.bucket.copy_part(fresh, sealed, (start, min(start + MAX_COPY_PART, sealed_size) - 1))
+                # Equal ranges, so none falls under S3's 5 MiB minimum part.
+                count = -(-sealed_size // MAX_COPY_PART)
+                bounds = [sealed_size * i // count for i in range(count + 1)]
+                for start, end in zip(bounds, bounds[1:], strict=False):
+                    self.bucket.copy_part(fresh, sealed, (start, end - 1))
                 state["mpu"] = fresh
                 state["garbage"].append(sealed)
             # Otherwise the completed object holds every byte: finish() completes the MPU
@@ -269,14 +273,16 @@ class _PartWriter:
     def __init__(self, bucket: Bucket, state: dict):
         self.bucket, self.state = bucket, state
         self.buffer = bytearray()
+        # S3 allows 10,000 parts: keep the largest blob allowed well within that.
+        self.part_size = max(PART_SIZE, -(-settings.BERTH_MAX_LAYER_SIZE // MAX_PARTS))
 
     def pending_size(self) -> int:
         return sum(size for _, size in self.state["pending"])
 
     def write(self, data) -> None:
         self.buffer += data
-        while self.pending_size() + len(self.buffer) >= PART_SIZE:
-            self._send_part(PART_SIZE - self.pending_size())
+        while self.pending_size() + len(self.buffer) >= self.part_size:
+            self._send_part(self.part_size - self.pending_size())
 
     def close(self) -> None:
         if self.pending_size() + len(self.buffer) >= MIN_PART:

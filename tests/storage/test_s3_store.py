@@ -273,3 +273,24 @@ def test_check_names_refused_credentials(settings, tmp_path):
             S3BlobStore().check()
     finally:
         server.stop()
+
+
+def test_a_rehash_copies_a_large_upload_in_ranges_s3_accepts(store, monkeypatch, s3_server, s3_bucket):
+    from registry.storage import s3
+
+    monkeypatch.setattr(s3, "MAX_COPY_PART", 6 * MiB)  # S3's 5 GiB copy limit, scaled down
+    first, second = pattern(2 * PART_SIZE, seed=6), pattern(MiB, seed=7)
+    offset, state = upload_in_patches(store, "u16", [first, second], forget_hash=True)
+    copied = [size for _, _, size in state["mpu"]["parts"]]
+    assert len(copied) == 3 and sum(copied) == len(first) and min(copied) >= MIN_PART
+    key = store.finish("u16", offset, state, digest_of(first + second))
+    assert read_back(store, key) == first + second
+    assert_only(s3_server, s3_bucket, key, first + second)
+
+
+def test_parts_grow_with_the_layer_size_limit(store, s3_settings):
+    s3_settings.BERTH_MAX_LAYER_SIZE = 9000 * 10 * MiB  # 10,000 parts of 8 MiB would not hold it
+    data = pattern(21 * MiB)
+    offset, state = upload_in_patches(store, "u17", [data])
+    assert [size for _, _, size in state["mpu"]["parts"]] == [10 * MiB, 10 * MiB]
+    assert store.finish("u17", offset, state, digest_of(data))

@@ -8,7 +8,6 @@ from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
 from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
 from registry.oci.manifests import ParsedManifest, parse_image_config, parse_manifest
 from registry.oci.names import validate_tag
-from registry.services.trash import package_revive
 from registry.storage import get_store
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
@@ -36,8 +35,6 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
     labels, platforms = _describe(package, parsed)
 
     with transaction.atomic():
-        if package.deleted_at is not None:
-            package_revive(package=package)
         manifest = Manifest.objects.filter(package=package, digest=digest).first()
         if manifest is None:
             manifest = _create(package, digest, raw, parsed, labels, platforms, sizes)

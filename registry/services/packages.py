@@ -4,13 +4,21 @@ from django.db import IntegrityError, transaction
 
 from registry.models import Package
 from registry.oci.names import validate_name
+from registry.services.trash import package_revive
 
 
 def package_get_or_create(*, name: str) -> Package:
-    """Return the package called name, creating it (private) on first push."""
+    """Return the package called name for a push, creating it (private) on the first one.
+
+    A push to a package deleted from its page starts it afresh: its old versions stay deleted,
+    each restorable on its own.
+    """
     validate_name(name)
     package = Package.objects.filter(name=name).first()
     if package is not None:
+        if package.deleted_at is not None:
+            package_revive(package=package)
+            package.refresh_from_db()
         return package
     try:
         with transaction.atomic():

@@ -9,7 +9,7 @@ from accounts.models import PackagePermission
 from accounts.services import organization_create, package_grant, team_create
 from registry.models import Manifest, Package
 from tests.packages_ui.conftest import push_labelled, push_multiarch
-from tests.registry.helpers import push_artifact, tags
+from tests.registry.helpers import push_artifact, request, sha256, start_upload, tags
 
 pytestmark = pytest.mark.django_db
 
@@ -237,3 +237,15 @@ class TestDeletePackages:
         owner_browser.post(f"{APP}/-/versions/{old}/restore")
         assert tags(api, "alice/app") == ["latest", "v2"]
         assert new != old
+
+    def test_a_chunked_upload_to_a_deleted_package_goes_through(self, app, api, owner_browser):
+        owner_browser.post(f"{SETTINGS}/delete", {"confirm": "alice/app"})
+        assert api.head(f"/v2/alice/app/blobs/{sha256(b'layer')}").status_code == 404
+        location = start_upload(api, "alice/app")
+        data = b"a chunk pushed after the package was deleted"
+        response = request(api, "PATCH", location, data, headers={"Content-Range": f"0-{len(data) - 1}"})
+        assert response.status_code == 202, response.content
+        response = request(api, "PUT", f"{response['Location']}&digest={sha256(data)}"
+                           if "?" in response["Location"] else f"{response['Location']}?digest={sha256(data)}")
+        assert response.status_code == 201, response.content
+        assert api.get("/v2/alice/app/manifests/latest").status_code == 404

@@ -138,7 +138,7 @@ def test_sign_in_push_read_publish_and_read_signed_out(server, chromium):
     assert page.evaluate("navigator.clipboard.readText()") == pull
 
     # Signed out, a private package is not found.
-    anonymous = chromium.new_context(viewport={"width": 1200, "height": 900})
+    anonymous = chromium.new_context(viewport={"width": 1100, "height": 640})
     outsider = anonymous.new_page()
     assert outsider.goto(package_url).status == 404
 

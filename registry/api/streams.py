@@ -23,6 +23,60 @@ def content_length(request) -> int | None:
     return length
 
 
+class SocketBody:
+    """A Content-Length body read from gunicorn's client socket straight into the caller's buffer.
+
+    gunicorn's reader passes every piece through two BytesIO buffers and slices it again, about
+    five copies of each byte, which caps a push near 250 MB/s on one core. This takes over while
+    gunicorn's reader is still at the start of the body: it first hands out the bytes gunicorn
+    read along with the headers, then recv_into()s the rest, counting down the reader's length so
+    gunicorn finds the body consumed and keeps the connection for the next request.
+    """
+
+    reads_into = True  # copy_stream() fills one reused buffer with readinto()
+
+    def __init__(self, reader, sock):
+        self.reader, self.sock = reader, sock
+        head = reader.unreader.take_buffered()
+        if len(head) > reader.length:
+            # A pipelined next request: give it back to gunicorn.
+            reader.unreader.unread(head[reader.length:])
+            head = head[:reader.length]
+        reader.length -= len(head)
+        self.head = memoryview(head)
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        if self.reader.length <= 0:
+            return 0
+        n = self.sock.recv_into(buffer, min(len(buffer), self.reader.length))
+        self.reader.length -= n
+        return n
+
+    def read(self, size=-1) -> bytes:
+        size = self.reader.length + len(self.head) if size is None or size < 0 else size
+        buffer = bytearray(size)
+        n = self.readinto(buffer)
+        return bytes(buffer[:n])
+
+
+def _socket_body(meta, length: int) -> SocketBody | None:
+    """Return a SocketBody when gunicorn serves this request and nobody has read its body yet."""
+    sock, wsgi_input = meta.get("gunicorn.socket"), meta.get("wsgi.input")
+    reader = getattr(wsgi_input, "reader", None)
+    if sock is None or type(reader).__name__ != "LengthReader" or not type(reader).__module__.startswith("gunicorn"):
+        return None
+    buffered = getattr(wsgi_input, "buf", None)
+    if getattr(reader, "length", None) != length or buffered is None or buffered.tell() \
+            or not hasattr(getattr(reader, "unreader", None), "take_buffered"):
+        return None
+    return SocketBody(reader, sock)
+
+
 def body_stream(request):
     """Return a file-like object over the request body, read straight from the socket.
 
@@ -30,11 +84,12 @@ def body_stream(request):
     so chunked requests (the docker CLI's PATCH) read wsgi.input, which gunicorn decodes.
     """
     meta = request.META
-    if content_length(request) is None:
+    length = content_length(request)
+    if length is None:
         return meta["wsgi.input"]
-    if not int(meta.get("CONTENT_LENGTH") or 0):
+    if not length:
         return _Empty()
-    return request._request if hasattr(request, "_request") else request
+    return _socket_body(meta, length) or (request._request if hasattr(request, "_request") else request)
 
 
 def read_limited(request, limit: int, too_large) -> bytes:

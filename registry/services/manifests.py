@@ -152,7 +152,8 @@ def manifest_delete(*, package: Package, reference: str) -> None:
     """Delete a manifest by digest (with its tags), or just a tag when given one."""
     if looks_like_digest(reference):
         parse_digest(reference)
-        deleted, _ = Manifest.objects.filter(package=package, digest=reference).delete()
+        # One deleted from the package pages is already gone as far as the API is concerned.
+        deleted, _ = Manifest.objects.filter(package=package, digest=reference, deleted_at__isnull=True).delete()
     else:
         validate_tag(reference)
         deleted, _ = Tag.objects.filter(package=package, name=reference).delete()

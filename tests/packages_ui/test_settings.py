@@ -150,6 +150,13 @@ class TestDeleteVersions:
         assert api.get("/v2/alice/app/manifests/v1").status_code == 200
         assert tags(api, "alice/app") == ["latest", "v1"]
 
+    def test_api_delete_of_a_deleted_version_is_404_and_keeps_it_restorable(self, api, owner_browser):
+        digest = push_labelled(api)
+        owner_browser.post(f"{APP}/-/versions/{digest}/delete")
+        assert api.delete(f"/v2/alice/app/manifests/{digest}").status_code == 404
+        owner_browser.post(f"{APP}/-/versions/{digest}/restore")
+        assert api.get("/v2/alice/app/manifests/latest").status_code == 200
+
     def test_restore_leaves_a_tag_that_moved_on(self, api, owner_browser):
         old = push_labelled(api, "latest", layer=b"one")
         owner_browser.post(f"{APP}/-/versions/{old}/delete")

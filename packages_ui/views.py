@@ -140,7 +140,8 @@ class PackageView(PackageMixin, View):
 class VersionsView(PackageMixin, View):
     def get(self, request, owner, name):
         package = self.get_package(request, owner, name)
-        context = {**_common(request, package), "versions": selectors.versions(package=package)}
+        page = Paginator(selectors.versions(package=package), PAGE_SIZE).get_page(request.GET.get("page"))
+        context = {**_common(request, package), "versions": page}
         return render(request, "packages_ui/versions.html", context)
 
 

@@ -190,6 +190,14 @@ class TestVersions:
         # The package page counts one version, not four.
         assert "All 1 version<" in text(owner_browser.get("/alice/packages/container/multi"))
 
+    def test_versions_are_paged(self, api, owner_browser, monkeypatch):
+        digests = [push_labelled(api, f"v{i}", layer=f"layer {i}".encode()) for i in range(3)]
+        monkeypatch.setattr("packages_ui.views.PAGE_SIZE", 2)
+        first = text(owner_browser.get(f"{APP}/-/versions"))
+        second = text(owner_browser.get(f"{APP}/-/versions?page=2"))
+        assert digests[2][:19] in first and digests[1][:19] in first and digests[0][:19] not in first
+        assert "Page 1 of 2" in first and digests[0][:19] in second
+
     def test_version_page_shows_manifest_layers_and_pull_by_digest(self, api, owner_browser, anonymous):
         digest = push_labelled(api, labels=LABELS, layer=b"a layer")
         page = text(owner_browser.get(f"{APP}/-/versions/{digest}"))

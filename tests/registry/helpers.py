@@ -8,6 +8,7 @@ import hashlib
 import json
 
 from registry.oci import media_types as mt
+from registry.storage import get_store
 
 OWNER = "alice"
 REPO = f"{OWNER}/app"
@@ -129,12 +130,35 @@ def tags(api, name: str = REPO) -> list[str]:
     return response.json()["tags"]
 
 
-def uploads_left(settings) -> list:
-    """Return the files left in the upload folder of the blob store."""
-    folder = settings.BERTH_DATA_DIR / "uploads"
-    return sorted(folder.iterdir()) if folder.exists() else []
+def uploads_left(settings) -> list[str]:
+    """Return what the blob store still holds of unfinished uploads.
+
+    Filesystem: the files in its upload folder. S3: objects without a digest tag (a finished
+    blob gets one) and unfinished multipart uploads, both under the store's blobs/ prefix.
+    """
+    store = get_store()
+    if settings.BERTH_STORAGE == "s3":
+        objects = [item["Key"] for item in store.bucket.objects() if not _digest_tag(store.bucket, item["Key"])]
+        multipart = [f"multipart upload {mpu['Key']}" for mpu in store.bucket.multipart_uploads()]
+        return sorted(objects + multipart)
+    return sorted(path.name for path in store.upload_root.iterdir()) if store.upload_root.exists() else []
 
 
-def blobs_stored(settings) -> list:
-    folder = settings.BERTH_DATA_DIR / "blobs"
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+def blobs_stored(settings) -> list[str]:
+    """Return the digest of every finished blob the blob store holds, once per stored copy.
+
+    Filesystem: the files under its blob folder. S3: the objects tagged with a digest.
+    Between them, blobs_stored and uploads_left account for everything a store holds.
+    """
+    store = get_store()
+    if settings.BERTH_STORAGE == "s3":
+        tags = (_digest_tag(store.bucket, item["Key"]) for item in store.bucket.objects())
+        return sorted(tag for tag in tags if tag)
+    files = [path.relative_to(store.blob_root) for path in store.blob_root.rglob("*") if path.is_file()]
+    # blobs/<algorithm>/<2 hex>/<encoded>; anything else is listed by its path, so it still counts.
+    return sorted(f"{f.parts[0]}:{f.name}" if len(f.parts) == 3 else str(f) for f in files)
+
+
+def _digest_tag(bucket, key: str) -> str:
+    tags = bucket.client.get_object_tagging(Bucket=bucket.name, Key=key)["TagSet"]
+    return next((tag["Value"] for tag in tags if tag["Key"] == "digest"), "")

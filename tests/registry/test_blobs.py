@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.registry.helpers import REPO, body, error, push_blob, push_image, sha256
+from tests.registry.helpers import REPO, blobs_stored, body, error, push_blob, push_image, sha256
 
 pytestmark = pytest.mark.django_db
 
@@ -119,8 +119,7 @@ def test_delete_in_one_repository_leaves_the_other(api, digest):
 def test_blob_stored_once_for_many_repositories(api, settings, digest):
     push_blob(api, DATA, "alice/other")
     push_blob(api, DATA, "alice/third/nested")
-    files = [p for p in (settings.BERTH_DATA_DIR / "blobs").rglob("*") if p.is_file()]
-    assert len(files) == 1
+    assert blobs_stored(settings) == [digest]
 
 
 def test_layer_of_a_pushed_image_is_readable(api):

@@ -47,7 +47,7 @@ def package_list(*, request, owner: str | None = None, query: str = ""):
 
 def owner_exists(owner: str) -> bool:
     """Return True if owner is a user's or an organization's name, or holds packages."""
-    return Namespace.objects.filter(name=owner).exists() or Package.objects.filter(namespace=owner).exists()
+    return Namespace.objects.filter(name=owner).exists() or Package.all_objects.filter(namespace=owner).exists()
 
 
 def is_owner_admin(request, owner: str) -> bool:
@@ -58,8 +58,14 @@ def is_owner_admin(request, owner: str) -> bool:
 def deleted_packages(*, request, owner: str) -> list[Package]:
     """Return owner's packages deleted within the restore window that the visitor administers."""
     since = timezone.now() - RETENTION
-    packages = Package.objects.filter(namespace=owner, deleted_at__gte=since).order_by("-deleted_at")
-    return [p for p in packages if access.can_admin(request, p.name)]
+    packages = Package.all_objects.filter(namespace=owner, deleted_at__gte=since).order_by("-deleted_at")
+    return [p for p in packages if may_restore(request, p)]
+
+
+def may_restore(request, package: Package) -> bool:
+    """Return True if the visitor administers package (deleted, so the access module no longer sees it)."""
+    user = access.caller_for(request).user
+    return access.package_role(user, package, package.namespace) == PackagePermission.Role.ADMIN
 
 
 def package_for_page(*, request, name: str) -> Package | None:

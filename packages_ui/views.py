@@ -223,8 +223,8 @@ class PackageRestoreView(View):
     """POST: restore a deleted package (its page answers 404 while it is deleted)."""
 
     def post(self, request, owner, name):
-        package = Package.objects.filter(name=full_name(owner, name), deleted_at__isnull=False).first()
-        if package is None or not access.can_admin(request, package.name):
+        package = Package.all_objects.filter(name=full_name(owner, name), deleted_at__isnull=False).first()
+        if package is None or not selectors.may_restore(request, package):
             raise Http404("no such deleted package")
         try:
             trash.package_restore(package=package)

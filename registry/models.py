@@ -25,6 +25,14 @@ class Blob(models.Model):
         return self.digest
 
 
+class LivePackageManager(models.Manager):
+    """Packages not deleted from their page: everything but pushes, restores and gc works with these,
+    so a deleted package answers like a missing one without every query having to say so."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Package(models.Model):
     """A repository: OWNER/IMAGE_NAME, where OWNER is the first path component."""
 
@@ -38,8 +46,13 @@ class Package(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
 
+    objects = LivePackageManager()
+    all_objects = models.Manager()
+
     class Meta:
         ordering = ["name"]
+        # Related lookups (manifest.package) and refresh_from_db() must see deleted packages too.
+        base_manager_name = "all_objects"
 
     def __str__(self):
         return self.name

@@ -14,7 +14,7 @@ def package_get_or_create(*, name: str) -> Package:
     each restorable on its own.
     """
     validate_name(name)
-    package = Package.objects.filter(name=name).first()
+    package = Package.all_objects.filter(name=name).first()
     if package is not None:
         if package.deleted_at is not None:
             package_revive(package=package)
@@ -25,4 +25,4 @@ def package_get_or_create(*, name: str) -> Package:
             return Package.objects.create(name=name, namespace=name.split("/", 1)[0])
     except IntegrityError:
         # Another worker created it first.
-        return Package.objects.get(name=name)
+        return Package.all_objects.get(name=name)

@@ -33,22 +33,22 @@ def package_soft_delete(*, package: Package) -> None:
 @transaction.atomic
 def package_restore(*, package: Package) -> None:
     """Bring a deleted package back with every version it had when it was deleted."""
-    package = Package.objects.select_for_update().get(pk=package.pk)
+    package = Package.all_objects.select_for_update().get(pk=package.pk)
     if package.deleted_at is None:
         return
     if timezone.now() >= restorable_until(package.deleted_at):
         raise RestoreRefused(f"{package.name} was deleted more than {RETENTION.days} days ago and can't be restored")
-    Package.objects.filter(pk=package.pk).update(deleted_at=None)
+    Package.all_objects.filter(pk=package.pk).update(deleted_at=None)
 
 
 @transaction.atomic
 def package_revive(*, package: Package) -> None:
     """Undelete package for a new push, keeping its old versions deleted (and restorable) one by one."""
-    package = Package.objects.select_for_update().get(pk=package.pk)
+    package = Package.all_objects.select_for_update().get(pk=package.pk)
     if package.deleted_at is None:
         return
     _trash(list(Manifest.objects.filter(package=package, deleted_at__isnull=True)), package.deleted_at)
-    Package.objects.filter(pk=package.pk).update(deleted_at=None)
+    Package.all_objects.filter(pk=package.pk).update(deleted_at=None)
 
 
 def _trash(manifests: list[Manifest], when: datetime) -> None:
@@ -138,7 +138,7 @@ def version_restore(*, manifest: Manifest) -> list[Manifest]:
 def expired(*, now: datetime):
     """Return the packages and versions deleted longer ago than RETENTION, for gc to purge."""
     before = now - RETENTION
-    packages = Package.objects.filter(deleted_at__lt=before).order_by("deleted_at", "pk")
+    packages = Package.all_objects.filter(deleted_at__lt=before).order_by("deleted_at", "pk")
     versions = (Manifest.objects.filter(deleted_at__lt=before).exclude(package__in=packages)
                 .select_related("package").order_by("deleted_at", "pk"))
     return packages, versions

@@ -39,7 +39,7 @@ def test_gc_purges_versions_and_packages_deleted_over_30_days_ago(api):
     trash.package_soft_delete(package=Package.objects.get(name="alice/recent"))
     long_ago = timezone.now() - timedelta(days=31)
     Manifest.objects.filter(digest=old).update(deleted_at=long_ago)
-    Package.objects.filter(name="alice/gone").update(deleted_at=long_ago)
+    Package.all_objects.filter(name="alice/gone").update(deleted_at=long_ago)
     age_everything(timedelta(days=40))
 
     dry = gc("--dry-run")
@@ -51,9 +51,9 @@ def test_gc_purges_versions_and_packages_deleted_over_30_days_ago(api):
     assert "removed deleted package alice/gone\n" in out
     assert f"removed deleted version alice/app@{old}\n" in out
     assert "alice/recent" not in out and recent not in out
-    assert not Package.objects.filter(name="alice/gone").exists()
+    assert not Package.all_objects.filter(name="alice/gone").exists()
     assert set(Manifest.objects.filter(package__name="alice/app").values_list("digest", flat=True)) == {kept, recent}
-    assert Package.objects.filter(name="alice/recent").exists()
+    assert Package.all_objects.filter(name="alice/recent").exists()
     # The purged things' layers went in the same run; what is still restorable kept its own.
     layers = set(Blob.objects.values_list("digest", flat=True))
     assert sha256(b"old layer") not in layers and sha256(b"gone layer") not in layers

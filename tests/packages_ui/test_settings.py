@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import jwt
 import pytest
 from django.utils import timezone
 
@@ -215,6 +216,11 @@ class TestDeletePackages:
         assert api.get("/v2/alice/app/manifests/latest").status_code == 404
         assert api.get("/v2/alice/app/tags/list").status_code == 404
         assert "alice/app" not in api.get("/v2/_catalog").json()["repositories"]
+        # Signed out, the deleted public package answers exactly like one that never existed.
+        gone, missing = (anonymous.get(f"/v2/alice/{n}/manifests/latest") for n in ("app", "never-pushed"))
+        assert (gone.status_code, gone.json()) == (missing.status_code, missing.json())
+        token = anonymous.get("/token?service=x&scope=repository:alice/app:pull").json()["token"]
+        assert jwt.decode(token, options={"verify_signature": False})["access"] == []
         assert owner_browser.get(APP).status_code == 404
         assert "alice/app" not in anonymous.get("/packages").content.decode()
         assert "Recently deleted" not in anonymous.get("/alice/packages").content.decode()

@@ -86,6 +86,10 @@ class OwnerPackagesView(View):
         return render(request, "packages_ui/owner.html", context)
 
 
+class LoginRequired(Exception):
+    """A signed-out visitor reached a page only a package's admins may use: send them to sign in."""
+
+
 class PackageMixin:
     """Find the package a URL names, answering 404 unless the visitor may read it."""
 
@@ -99,19 +103,15 @@ class PackageMixin:
         package = self.get_package(request, owner, name)
         if not access.can_admin(request, package.name):
             if not request.user.is_authenticated:
-                raise _LoginFirst()
+                raise LoginRequired()
             raise PermissionDenied(f"only admins of {package.name} can manage it")
         return package
 
     def dispatch(self, request, *args, **kwargs):
         try:
             return super().dispatch(request, *args, **kwargs)
-        except _LoginFirst:
+        except LoginRequired:
             return redirect_to_login(request.get_full_path())
-
-
-class _LoginFirst(Exception):
-    pass
 
 
 def _common(request, package: Package) -> dict:

@@ -181,11 +181,12 @@ def refusal(request, caller: Caller, name: str, action: str, package: Package | 
                   detail={"name": name, "action": action})
 
 
-def check_repository(request, name: str, action: str) -> None:
+def check_repository(request, name: str, action: str) -> Package | None:
     """Raise UNAUTHORIZED, DENIED or NAME_UNKNOWN unless the caller may do action on name.
 
     A push to a name nobody pushed yet creates the package here, so a member who creates a
-    package in an organization holds admin on it from the first request.
+    package in an organization holds admin on it from the first request. Return the package
+    row, so the view need not read it again.
     """
     validate_name(name)
     caller = caller_for(request)
@@ -194,7 +195,8 @@ def check_repository(request, name: str, action: str) -> None:
     if error is not None:
         raise error
     if action == "push" and package is None:
-        package_create(name=name, creator=caller.user)
+        package = package_create(name=name, creator=caller.user)
+    return package
 
 
 def _allows(request, name: str, action: str) -> bool:

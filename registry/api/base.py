@@ -7,6 +7,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from registry import selectors
 from registry.api.permissions import RepositoryAccess
 from registry.oci.errors import Unsupported
 
@@ -42,6 +43,13 @@ class RegistryView(APIView):
                 response["Content-Length"] = str(len(response.content))
             response.content = b""
         return response
+
+    def package(self, name: str):
+        """Return the package called name, as the access check of this request read it, or raise NAME_UNKNOWN."""
+        package = getattr(self.request, "checked_package", None)
+        if package is not None and package.name == name:
+            return package
+        return selectors.package_get(name=name)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         raise Unsupported(f"{request.method} is not supported on {request.path}")

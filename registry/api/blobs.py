@@ -72,7 +72,7 @@ def blob_headers(blob) -> dict[str, str]:
 
 class BlobView(RegistryView):
     def head(self, request, name, digest):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         blob = selectors.blob_get(package=package, digest=digest)
         response = HttpResponse(status=200, content_type="application/octet-stream")
         response["Content-Length"] = str(blob.size)
@@ -81,7 +81,7 @@ class BlobView(RegistryView):
         return response
 
     def get(self, request, name, digest):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         blob = selectors.blob_get(package=package, digest=digest)
         store = get_store()
         url = store.redirect_url(blob.digest, key=blob.storage_key)
@@ -111,6 +111,6 @@ class BlobView(RegistryView):
         return response
 
     def delete(self, request, name, digest):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         blob_unlink(package=package, digest=digest)
         return empty(202, {"Docker-Content-Digest": digest})

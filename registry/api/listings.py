@@ -12,7 +12,7 @@ from registry.oci import media_types as mt
 
 class TagListView(RegistryView):
     def get(self, request, name):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         n, last = paginate(request)
         # One more than asked tells whether a next page exists.
         names = selectors.tag_names(package=package, n=None if n is None else n + 1, last=last)
@@ -26,7 +26,7 @@ class TagListView(RegistryView):
 
 class ReferrersView(RegistryView):
     def get(self, request, name, digest):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         artifact_type = request.GET.get("artifactType")
         manifests = selectors.referrers(package=package, digest=digest, artifact_type=artifact_type)
         index = {

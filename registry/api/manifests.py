@@ -35,7 +35,7 @@ def manifest_headers(manifest) -> dict[str, str]:
 
 class ManifestView(RegistryView):
     def _find(self, request, name, reference):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         manifest = selectors.manifest_get(package=package, reference=reference)
         accept = ", ".join(request.META.get("HTTP_ACCEPT", "").split("\n"))
         # A digest names exact bytes; a tag is answered only in a form the client reads.
@@ -85,6 +85,6 @@ class ManifestView(RegistryView):
         return empty(201, headers)
 
     def delete(self, request, name, reference):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         manifest_delete(package=package, reference=reference)
         return empty(202)

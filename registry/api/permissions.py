@@ -22,5 +22,6 @@ class RepositoryAccess(BasePermission):
             action = "push"
         else:
             action = ACTIONS.get(request.method, "pull")
-        access.check_repository(request, name, action)
+        # The view reuses the package row (RegistryView.package) instead of reading it again.
+        request.checked_package = access.check_repository(request, name, action)
         return True

@@ -50,12 +50,12 @@ class UploadStartView(RegistryView):
 
 class UploadView(RegistryView):
     def get(self, request, name, upload_id):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         upload = upload_get(package=package, upload_id=upload_id)
         return empty(204, upload_location(name, upload))
 
     def patch(self, request, name, upload_id):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         upload = upload_get(package=package, upload_id=upload_id)
         try:
             upload = upload_append(upload=upload, stream=body_stream(request), length=content_length(request),
@@ -68,7 +68,7 @@ class UploadView(RegistryView):
         return empty(202, upload_location(name, upload))
 
     def put(self, request, name, upload_id):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         upload = upload_get(package=package, upload_id=upload_id)
         digest = request.GET.get("digest", "")
         if not digest:
@@ -79,7 +79,7 @@ class UploadView(RegistryView):
         return empty(201, blob_created(name, blob.digest))
 
     def delete(self, request, name, upload_id):
-        package = selectors.package_get(name=name)
+        package = self.package(name)
         upload = upload_get(package=package, upload_id=upload_id)
         upload_cancel(upload=upload)
         return empty(204)

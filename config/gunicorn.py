@@ -20,3 +20,22 @@ sendfile = True
 # fight over one control socket in $HOME.
 control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+
+# glibc raises its mmap threshold each time a large buffer is freed, after which blob-sized
+# buffers (S3 parts, read buffers) come from per-thread arenas that never shrink: a worker's
+# RSS then grows with its thread count. A fixed threshold keeps every buffer of 1 MiB or more
+# in its own mapping, handed back to the system when freed.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 1024 * 1024
+
+
+def post_fork(server, worker):
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    except (OSError, AttributeError):
+        pass

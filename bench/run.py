@@ -142,6 +142,7 @@ class Pass:
         env = {}
         storage = None
         if self.name == "s3":
+            self.work.mkdir(parents=True, exist_ok=True)
             self.s3 = S3Server(self.work / "moto.log").start()
             env = self.s3.env(self.s3.create_bucket())
             bucket = self.s3.create_bucket()

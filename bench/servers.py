@@ -199,8 +199,10 @@ class Distribution:
         binary = shutil.which(DISTRIBUTION)
         if binary is None:
             raise RuntimeError("docker-registry is not installed: apt-get install -y docker-registry")
+        # The AWS SDK in distribution 2.8 panics on a custom CA bundle with a plain-HTTP endpoint.
+        env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
         self.process = subprocess.Popen([binary, "serve", str(self.config)], stdout=self.log.open("ab"),
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, env=env)
         wait_until(lambda: self._alive() and _http_up(f"{self.url}/v2/"), timeout=30, what="docker-registry",
                    log=self.log)
         return self

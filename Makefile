@@ -28,3 +28,16 @@ lint: venv
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Berth against the CNCF distribution server (Debian's docker-registry) on loopback: prints a
+# table, writes JSON to bench/results/. BENCH_ARGS="--reps 5 --passes filesystem" and more:
+# `.venv/bin/python -m bench --help`.
+# Debian's package may start its own registry service on :5000; the bench never uses it.
+.PHONY: bench bench-tools
+bench-tools:
+	command -v docker-registry >/dev/null && command -v wrk >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry wrk)
+	-service docker-registry stop >/dev/null 2>&1
+
+bench: venv bench-tools
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -66,18 +66,18 @@ def push(registry: RegistryHTTP, name: str, blobs, manifests: list[tuple[str, im
         assert response.status_code == 201, response.text
 
 
-def sign_up_and_in(page, server) -> None:
+def sign_up_and_in(page, server, username: str = USERNAME) -> None:
     page.goto(f"{server.url}/signup")
-    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=username]", username)
     page.fill("input[name=password1]", PASSWORD)
     page.fill("input[name=password2]", PASSWORD)
     page.click("main form button[type=submit]")
     page.locator("form[action='/logout'] button").click()
     page.goto(f"{server.url}/login")
-    page.fill("input[name=username]", USERNAME)
+    page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("main form button[type=submit]")
-    assert page.locator("form[action='/logout'] button").inner_text() == f"Log out {USERNAME}"
+    assert page.locator("form[action='/logout'] button").inner_text() == f"Log out {username}"
 
 
 def create_token(page, server) -> str:
@@ -205,4 +205,44 @@ def test_multiarch_image_with_index_annotations(server, chromium, tmp_path):
     assert f"docker pull {server.host}/tomas/harbour-cli@{layout.index.digest}" == page.locator(
         "#pull-digest").inner_text()
     shot(page, "multiarch-version")
+    context.close()
+
+
+def test_manage_access_and_delete_then_restore_a_version(server, chromium):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2)
+    page = context.new_page()
+    sign_up_and_in(page, server, "nina")
+    token = create_token(page, server)
+    server.manage("create_token", "oskar", "--scopes", "read:packages", "--create-user")
+    registry = RegistryHTTP(server.url, "nina", token)
+    digests = []
+    for tag in ("1.0", "latest"):
+        manifest, config, layer = images.platform_image("linux", "amd64", {"version": tag.encode()}, LABELS)
+        push(registry, "nina/tide", [config, layer], [(tag, manifest)])
+        digests.append(manifest.digest)
+    base = f"{server.url}/nina/packages/container/tide"
+
+    # Give oskar read access, then make it write, from the settings page.
+    page.goto(f"{base}/-/settings")
+    page.fill("#grantee", "oskar")
+    page.select_option("#role", "read")
+    page.click("form.grant-form button[type=submit]")
+    assert page.locator(".messages").inner_text() == "oskar now has read access to nina/tide."
+    page.select_option("select[name=role] >> nth=0", "write")
+    page.click("form.role-form button")
+    assert page.locator(".messages").inner_text() == "oskar now has write access to nina/tide."
+
+    # Delete version 1.0: it leaves the versions list and the API, and comes back on restore.
+    page.goto(f"{base}/-/versions")
+    page.click(f"button[aria-label='Delete version {digests[0]}']")
+    assert "Deleted 1 version of nina/tide." in page.locator(".messages").inner_text()
+    assert digests[0][:19] not in page.locator(".version-list").inner_text()
+    assert registry.get(f"/v2/nina/tide/manifests/{digests[0]}").status_code == 404
+    page.goto(f"{base}/-/settings")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "settings-phone")
+    page.click(f"button[aria-label='Restore version {digests[0]}']")
+    assert page.locator(".messages").inner_text() == "Restored 1 version of nina/tide."
+    assert registry.get("/v2/nina/tide/manifests/1.0",
+                        headers={"Accept": images.OCI_MANIFEST}).status_code == 200
     context.close()

@@ -90,7 +90,7 @@ def create_token(page, server) -> str:
     return token
 
 
-def test_sign_in_push_read_publish_and_read_signed_out(server, chromium):
+def test_sign_in_push_read_publish_and_read_signed_out(chromium, server):
     context = chromium.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     sign_up_and_in(page, server)
@@ -178,7 +178,7 @@ def test_sign_in_push_read_publish_and_read_signed_out(server, chromium):
         ctx.close()
 
 
-def test_multiarch_image_with_index_annotations(server, chromium, tmp_path):
+def test_multiarch_image_with_index_annotations(chromium, server, tmp_path):
     token = server.manage("create_token", "tomas", "--scopes", "write:packages", "--create-user").strip()
     layout = images.write_multiarch_layout(tmp_path / "layout", tag="1.0", annotations=MULTI_ANNOTATIONS)
     platform_manifests = list(layout.manifests.values())
@@ -208,7 +208,7 @@ def test_multiarch_image_with_index_annotations(server, chromium, tmp_path):
     context.close()
 
 
-def test_manage_access_and_delete_then_restore_a_version(server, chromium):
+def test_manage_access_and_delete_then_restore_a_version(chromium, server):
     context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2)
     page = context.new_page()
     sign_up_and_in(page, server, "nina")

@@ -1,7 +1,7 @@
 """Writes on manifests and tags."""
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F
 
 from registry.models import Manifest, ManifestReference, Package, PackageBlob, Tag
 from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
@@ -169,7 +169,7 @@ def manifest_count_download(*, manifest: Manifest) -> None:
     F() updates, so concurrent pulls on any worker all count.
     """
     Manifest.objects.filter(pk=manifest.pk).update(downloads=F("downloads") + 1)
+    # One statement, not a SELECT then an UPDATE: every manifest GET runs this.
     child = ManifestReference.objects.filter(manifest__package_id=manifest.package_id, digest=manifest.digest,
-                                             kind=ManifestReference.Kind.MANIFEST).exists()
-    if not child:
-        Package.objects.filter(pk=manifest.package_id).update(downloads=F("downloads") + 1)
+                                             kind=ManifestReference.Kind.MANIFEST)
+    Package.objects.filter(pk=manifest.package_id).filter(~Exists(child)).update(downloads=F("downloads") + 1)

@@ -7,10 +7,10 @@ PORT ?= 8000
 
 .PHONY: run test lint venv
 
-$(BIN)/activate: requirements.txt
+$(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(BIN)/activate
 
 venv: $(BIN)/activate

@@ -321,20 +321,24 @@ def machine() -> dict:
             "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "8")}
 
 
+def number(value: float) -> str:
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
+
+
 def table(results: dict) -> str:
     m = results["machine"]
     lines = [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}; "
              f"{m['distribution']}; Berth: gunicorn {m['web_concurrency']} workers x {m['gunicorn_threads']} threads; "
              f"{results['reps']} repetitions, medians; blobs {results['blob_mib']} MiB.", ""]
     for name, summary in results["passes"].items():
-        lines.append(f"Pass: {name} storage")
+        lines.append(f"Pass: {name} storage (the ratio is better above 1 for MB/s and req/s, below 1 for s, ms and MB)")
         lines.append("| figure | unit | Berth | distribution | Berth/distribution | target | met |")
         lines.append("|---|---|---:|---:|---:|---|---|")
         for figure in summary["figures"].values():
             ratio = f"{figure['ratio']:.2f}x" if figure["ratio"] is not None else "-"
             met = {True: "yes", False: "**MISSED**", None: ""}[figure["met"]]
-            lines.append(f"| {figure['label']} | {figure['unit']} | {figure['berth_median']:.1f} | "
-                         f"{figure['distribution_median']:.1f} | {ratio} | {figure['target']} | {met} |")
+            lines.append(f"| {figure['label']} | {figure['unit']} | {number(figure['berth_median'])} | "
+                         f"{number(figure['distribution_median'])} | {ratio} | {figure['target']} | {met} |")
         for key, note in summary["notes"].items():
             lines.append(f"{key}: {note}")
         lines.append("")

@@ -54,8 +54,10 @@ class FilesystemBlobStore(BlobStore):
         path = self.upload_path(upload_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
         with os.fdopen(fd, "wb", buffering=0) as out:
-            # Bytes past offset belong to a PATCH that failed half way: drop them.
-            out.truncate(offset)
+            # Bytes past offset belong to a PATCH that failed half way: drop them. Only then: on
+            # ext4 a truncate to zero makes close() start writing the whole file back (auto_da_alloc).
+            if os.fstat(fd).st_size != offset:
+                out.truncate(offset)
             out.seek(offset)
             copied = copy_stream(stream, out, hasher, length=length, room=room)
         self.hashes.put(f"{upload_id}:sha256", offset + copied, hasher)

@@ -102,11 +102,15 @@ def debian_root_tar(work: Path) -> Path:
     except OSError:
         target = work / name  # no cache to write to: this run only
     partial = target.with_name(f".{name}.{uuid.uuid4().hex}")
-    subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."], check=True)
-    shutil.rmtree(root)
+    try:
+        subprocess.run(["tar", "-C", str(root), "--numeric-owner", "-cf", str(partial), "."], check=True)
+        partial.rename(target)  # atomic: a concurrent run sees the whole tar or none
+    finally:
+        partial.unlink(missing_ok=True)
+        shutil.rmtree(root)
     for old in target.parent.glob("debian-*-python3-*.tar"):
-        old.unlink(missing_ok=True)  # an older recipe's root
-    partial.rename(target)  # atomic: a concurrent run sees the whole tar or none
+        if old != target:
+            old.unlink(missing_ok=True)  # made by an older recipe or for other CAs
     return target
 
 

@@ -70,6 +70,7 @@ def debian_mirror(suite: str) -> str:
 
 def debian_root_tar(work: Path) -> Path:
     """Return a tar of a minimal Debian root with python3, made with debootstrap or taken from the cache."""
+    debootstrap = require_tool("debootstrap")  # even with a cached root: a fresh CI machine needs it
     suite = debian_suite()
     mirror = debian_mirror(suite)
     cas = sorted(EXTRA_CAS.rglob("*.crt")) if EXTRA_CAS.exists() else []
@@ -82,23 +83,10 @@ def debian_root_tar(work: Path) -> Path:
     if os.geteuid() != 0:
         pytest.skip("debootstrap needs root")
     root = work / "root"
-    result = subprocess.run(
-        [require_tool("debootstrap"), "--variant=minbase", f"--include={','.join(PACKAGES)}", suite, str(root), mirror],
-        capture_output=True, text=True, timeout=1200,
-    )
-    assert result.returncode == 0, f"debootstrap failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    if cas:
-        target = root / EXTRA_CAS.relative_to("/")
-        for ca in cas:
-            (target / ca.relative_to(EXTRA_CAS)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ca, target / ca.relative_to(EXTRA_CAS))
-        subprocess.run(["chroot", str(root), "update-ca-certificates"], check=True, capture_output=True)
-    for folder in SLIMMED:
-        shutil.rmtree(root / folder, ignore_errors=True)
-    (root / "var/lib/apt/lists/partial").mkdir(parents=True)
+    make_root(root, debootstrap, suite, mirror, cas)
     try:
         CACHE.mkdir(parents=True, exist_ok=True)
-        target = cached
+        target = cached if os.access(CACHE, os.W_OK) else work / name
     except OSError:
         target = work / name  # no cache to write to: this run only
     partial = target.with_name(f".{name}.{uuid.uuid4().hex}")
@@ -112,6 +100,24 @@ def debian_root_tar(work: Path) -> Path:
         if old != target:
             old.unlink(missing_ok=True)  # made by an older recipe or for other CAs
     return target
+
+
+def make_root(root: Path, debootstrap: str, suite: str, mirror: str, cas: list[Path]) -> None:
+    """Make a minimal Debian root with PACKAGES that trusts cas too, without apt's lists or docs."""
+    result = subprocess.run(
+        [debootstrap, "--variant=minbase", f"--include={','.join(PACKAGES)}", suite, str(root), mirror],
+        capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, f"debootstrap failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    if cas:
+        trusted = root / EXTRA_CAS.relative_to("/")
+        for ca in cas:
+            (trusted / ca.relative_to(EXTRA_CAS)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(ca, trusted / ca.relative_to(EXTRA_CAS))
+        subprocess.run(["chroot", str(root), "update-ca-certificates"], check=True, capture_output=True)
+    for folder in SLIMMED:
+        shutil.rmtree(root / folder, ignore_errors=True)
+    (root / "var/lib/apt/lists/partial").mkdir(parents=True)
 
 
 def pip_build_args() -> list[str]:

@@ -14,8 +14,8 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 900
 graceful_timeout = 30
 keepalive = 75
-# Blob GETs of local files go out with sendfile().
-sendfile = True
+# Blob GETs of local files go out with sendfile(), gunicorn's default. Don't set `sendfile`
+# here: gunicorn reads any value, True included, as --no-sendfile.
 # Several servers run side by side (tests, two app servers on one host); they must not
 # fight over one control socket in $HOME.
 control_socket_disable = True

@@ -72,17 +72,22 @@ def unauthorized(request, name: str | None = None, action: str | None = None, er
     )
 
 
+def holder_annotations(namespace: str = "namespace") -> dict:
+    """Return the annotations that read who holds a package's namespace (the field path namespace names)."""
+    holder = Namespace.objects.filter(name=OuterRef(namespace))
+    return {
+        "holder_found": Exists(holder),
+        "holder_user_id": Subquery(holder.values("user_id")[:1]),
+        "holder_organization_id": Subquery(holder.values("organization_id")[:1]),
+    }
+
+
 def package_with_holder(name: str) -> Package | None:
     """Return the package called name with its namespace's holder read in the same query.
 
     Every /v2/ request asks for both; one database round trip instead of two.
     """
-    holder = Namespace.objects.filter(name=OuterRef("namespace"))
-    return Package.objects.filter(name=name).annotate(
-        holder_found=Exists(holder),
-        holder_user_id=Subquery(holder.values("user_id")[:1]),
-        holder_organization_id=Subquery(holder.values("organization_id")[:1]),
-    ).first()
+    return Package.objects.filter(name=name).annotate(**holder_annotations()).first()
 
 
 def namespace_holder(namespace: str, package: Package | None = None) -> dict | None:
@@ -203,16 +208,17 @@ def refusal(request, caller: Caller, name: str, action: str, package: Package | 
                   detail={"name": name, "action": action})
 
 
-def check_repository(request, name: str, action: str) -> Package | None:
+def check_repository(request, name: str, action: str, find=package_with_holder) -> Package | None:
     """Raise UNAUTHORIZED, DENIED or NAME_UNKNOWN unless the caller may do action on name.
 
     A push to a name nobody pushed yet creates the package here, so a member who creates a
     package in an organization holds admin on it from the first request. Return the package
-    row, so the view need not read it again.
+    row, so the view need not read it again. find(name) reads that row (live packages only,
+    with holder_annotations()); a view may pass one that reads what it needs in the same query.
     """
     validate_name(name)
     caller = caller_for(request)
-    package = package_with_holder(name)
+    package = find(name)
     error = refusal(request, caller, name, action, package)
     if error is not None:
         raise error

@@ -6,7 +6,7 @@ from django.db.models.functions import Collate, Lower
 
 from registry.models import Blob, Manifest, Package, Tag
 from registry.oci.digests import looks_like_digest, parse_digest
-from registry.oci.errors import BlobUnknown, ManifestUnknown, NameUnknown
+from registry.oci.errors import BlobUnknown, ManifestUnknown, NameUnknown, OCIError
 from registry.oci.names import is_valid_tag, validate_name
 
 
@@ -49,6 +49,33 @@ def manifest_get(*, package: Package, reference: str) -> Manifest:
     if manifest is None:
         raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
                               detail={"name": package.name, "reference": reference})
+    return manifest
+
+
+def manifest_find(*, name: str, reference: str, package_annotations: dict | None = None) -> Manifest | None:
+    """Return the live manifest a tag or digest names in the live package called name, or None.
+
+    Its package comes in the same query (select_related), annotated with package_annotations
+    (expressions over the manifest's row, e.g. OuterRef("package__namespace")) set on it without
+    their prefix. None for a malformed reference too: manifest_get() says what is wrong with it.
+    """
+    live = Manifest.objects.filter(package__name=name, package__deleted_at__isnull=True, deleted_at__isnull=True)
+    if looks_like_digest(reference):
+        try:
+            parse_digest(reference)
+        except OCIError:
+            return None
+        live = live.filter(digest=reference)
+    elif is_valid_tag(reference):
+        live = live.filter(tags__name=reference)
+    else:
+        return None
+    annotations = package_annotations or {}
+    manifest = live.select_related("package").annotate(
+        **{f"package_{key}": value for key, value in annotations.items()}).first()
+    if manifest is not None:
+        for key in annotations:
+            setattr(manifest.package, key, getattr(manifest, f"package_{key}"))
     return manifest
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.http import HttpResponse
 
+from accounts import access
 from registry import selectors
 from registry.api.base import RegistryView, empty
 from registry.api.streams import read_limited
@@ -34,9 +35,20 @@ def manifest_headers(manifest) -> dict[str, str]:
 
 
 class ManifestView(RegistryView):
+    def find_package(self, name: str):
+        """Return the package the access check needs; for a pull, read the manifest in the same query."""
+        if self.request.method in ("GET", "HEAD"):
+            manifest = selectors.manifest_find(name=name, reference=self.kwargs["reference"],
+                                               package_annotations=access.holder_annotations("package__namespace"))
+            if manifest is not None:
+                self.found_manifest = manifest
+                return manifest.package
+        return access.package_with_holder(name)
+
     def _find(self, request, name, reference):
-        package = self.package(name)
-        manifest = selectors.manifest_get(package=package, reference=reference)
+        manifest = getattr(self, "found_manifest", None)
+        if manifest is None:
+            manifest = selectors.manifest_get(package=self.package(name), reference=reference)
         accept = ", ".join(request.META.get("HTTP_ACCEPT", "").split("\n"))
         # A digest names exact bytes; a tag is answered only in a form the client reads.
         if not looks_like_digest(reference) and not accepts(accept, manifest.media_type):

@@ -23,5 +23,6 @@ class RepositoryAccess(BasePermission):
         else:
             action = ACTIONS.get(request.method, "pull")
         # The view reuses the package row (RegistryView.package) instead of reading it again.
-        request.checked_package = access.check_repository(request, name, action)
+        find = getattr(view, "find_package", access.package_with_holder)
+        request.checked_package = access.check_repository(request, name, action, find=find)
         return True

@@ -6,6 +6,7 @@ import pytest
 
 from accounts.services import organization_create, package_grant, package_visibility_set, team_create
 from registry.models import Package
+from registry.services import manifests as manifests_service
 from tests.packages_ui.conftest import DESCRIPTION, HOST, LICENSES, SOURCE, push_labelled, push_multiarch
 from tests.registry.helpers import push_artifact
 
@@ -233,6 +234,22 @@ class TestDownloads:
         assert package.downloads == 1
         assert package.manifests.get(digest=index).downloads == 1
         assert package.manifests.get(digest=children[0]).downloads == 1
+
+    # PostgreSQL counts in one statement, other databases (SQLite) through the ORM: both count alike.
+    @pytest.mark.parametrize("count", [manifests_service._count_download_orm,
+                                       manifests_service._count_download_one_statement])
+    def test_both_ways_of_counting_agree(self, api, count):
+        index, children = push_multiarch(api)
+        package = Package.objects.get(name="alice/multi")
+        for digest in (index, children[0], children[1], children[0]):
+            count(package.manifests.get(digest=digest))
+        package.refresh_from_db()
+        assert package.downloads == 1
+        assert [package.manifests.get(digest=d).downloads for d in (index, *children[:2])] == [1, 2, 1]
+        other = push_labelled(api)
+        count(Package.objects.get(name="alice/app").manifests.get(digest=other))
+        assert Package.objects.get(name="alice/app").downloads == 1
+        assert Package.objects.get(name="alice/multi").downloads == 1
 
 
 def test_teams_and_org_packages(api, make_user, browser_for):

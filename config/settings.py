@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so the middleware above treat its answers like any other.
+    "registry.api.pull.ManifestPullMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,0 +1,164 @@
+"""The manifest pull fast path (registry/api/pull.py) answers exactly like the full stack, or leaves it to it."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings as django_settings
+from django.utils import timezone
+
+from accounts import registry_tokens
+from accounts.models import PersonalAccessToken
+from accounts.services import organization_create, package_visibility_set, token_revoke
+from registry.api import pull
+from registry.models import Manifest, Package
+from registry.oci import media_types as mt
+from tests.accounts.conftest import errors, get_token
+from tests.registry.helpers import push_image
+
+pytestmark = pytest.mark.django_db
+
+FAST = "registry.api.pull.ManifestPullMiddleware"
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def alice_client(alice, client_for):
+    client = client_for(alice)
+    client.digest, _ = push_image(client, "1", name="alice/app")
+    return client
+
+
+def bearer(client, scope="repository:alice/app:pull") -> str:
+    response = get_token(client, scope)
+    assert response.status_code == 200, response.content
+    return f"Bearer {response.json()['token']}"
+
+
+def counts(name="alice/app") -> tuple[int, list[int]]:
+    package = Package.all_objects.get(name=name)
+    return package.downloads, list(package.manifests.order_by("id").values_list("downloads", flat=True))
+
+
+def answer(client, method, path, **headers):
+    response = getattr(client, method)(path, **headers)
+    return response.status_code, response.content, {k: v for k, v in response.headers.items()}
+
+
+REQUESTS = [
+    ("get", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": mt.OCI_MANIFEST}),
+    ("get", "/v2/alice/app/manifests/1", {}),
+    ("head", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": mt.OCI_MANIFEST}),
+    ("get", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": mt.DOCKER_MANIFEST}),  # not accepted: 404
+    ("get", "/v2/alice/app/manifests/2", {}),  # no such tag
+    ("get", "/v2/alice/app/manifests/{digest}", {"HTTP_ACCEPT": mt.DOCKER_MANIFEST}),
+    ("head", "/v2/alice/app/manifests/{digest}", {}),
+    ("get", "/v2/alice/app/manifests/sha256:{zeros}", {}),
+    ("get", "/v2/alice/app/manifests/bad:digest", {}),
+    ("get", "/v2/alice/nothing/manifests/1", {}),
+]
+
+
+@pytest.mark.parametrize("method,path,headers", REQUESTS)
+def test_answers_like_the_full_stack(alice_client, anonymous, settings, method, path, headers):
+    path = path.format(digest=alice_client.digest, zeros="0" * 64)
+    token = bearer(alice_client, "repository:alice/app:pull")
+    headers = {**headers, "HTTP_AUTHORIZATION": token}
+    fast = answer(anonymous, method, path, **headers)
+    fast_counts = counts()
+    settings.MIDDLEWARE = [m for m in django_settings.MIDDLEWARE if m != FAST]
+    full = answer(anonymous, method, path, **headers)
+    assert fast == full
+    before = fast_counts[0] - (full[0] == 200 and method == "get")
+    assert counts()[0] == before + 2 * (full[0] == 200 and method == "get")
+
+
+def test_a_pull_takes_two_queries_and_counts(alice_client, anonymous, django_assert_num_queries):
+    token = bearer(alice_client)
+    with django_assert_num_queries(2):
+        response = anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 200
+    assert response["Docker-Content-Digest"] == alice_client.digest
+    with django_assert_num_queries(1):
+        assert anonymous.head("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token).status_code == 200
+    assert counts() == (1, [1])
+
+
+def test_public_package_with_an_anonymous_token(alice_client, anonymous, django_assert_num_queries):
+    package_visibility_set(package=Package.objects.get(name="alice/app"), visibility="public")
+    token = bearer(anonymous)
+    with django_assert_num_queries(2):
+        assert anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token).status_code == 200
+    assert counts() == (1, [1])
+
+
+def test_revoked_or_expired_token_is_refused_at_once(alice_client, anonymous):
+    token = bearer(alice_client)
+    assert anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token).status_code == 200
+    PersonalAccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 401 and "expired" in errors(response)[0]["message"]
+    PersonalAccessToken.objects.update(expires_at=None)
+    token_revoke(token=PersonalAccessToken.objects.get())
+    response = anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 401 and "revoked" in errors(response)[0]["message"]
+    assert counts() == (1, [1])
+
+
+def test_disabled_user_and_deleted_package_are_refused(alice, alice_client, anonymous):
+    token = bearer(alice_client)
+    alice.is_active = False
+    alice.save()
+    assert anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token).status_code == 401
+    alice.is_active = True
+    alice.save()
+    Package.objects.filter(name="alice/app").update(deleted_at=timezone.now())
+    response = anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 404 and errors(response)[0]["code"] == "NAME_UNKNOWN"
+    Package.all_objects.filter(name="alice/app").update(deleted_at=None)
+    Manifest.objects.update(deleted_at=timezone.now())
+    response = anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 404 and errors(response)[0]["code"] == "MANIFEST_UNKNOWN"
+    assert counts() == (0, [0])
+
+
+def test_use_of_the_token_is_still_recorded(alice_client, anonymous):
+    token = bearer(alice_client)
+    stale = timezone.now() - timedelta(minutes=5)
+    PersonalAccessToken.objects.update(last_used_at=stale)
+    assert anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token).status_code == 200
+    assert PersonalAccessToken.objects.get().last_used_at > stale
+    assert counts() == (1, [1])
+
+
+def test_someone_elses_token_learns_nothing(alice_client, make_user, client_for, anonymous):
+    bob = make_user("bob")
+    client_for(bob)  # bob's personal access token
+    bob_pat = bob.tokens.order_by("-id").first()
+    forged, _, _ = registry_tokens.issue(username="bob", user_id=bob.pk, pat_id=bob_pat.pk,
+                                         access={"alice/app": {"pull"}})
+    PersonalAccessToken.objects.filter(pk=bob_pat.pk).update(last_used_at=timezone.now())
+    response = anonymous.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert response.status_code == 404 and errors(response)[0]["code"] == "NAME_UNKNOWN"
+    assert counts() == (0, [0])
+
+
+def test_organization_packages_take_the_full_stack(make_user, client_for, anonymous):
+    bob = make_user("bob")
+    organization_create(name="acme", owner=bob)
+    client = client_for(bob)
+    push_image(client, "1", name="acme/app")
+    token = bearer(client, "repository:acme/app:pull")
+    response = anonymous.get("/v2/acme/app/manifests/1", HTTP_AUTHORIZATION=token)
+    assert response.status_code == 200
+    assert counts("acme/app") == (1, [1])
+
+
+def test_timestamps_from_sqlite_text_are_aware():
+    assert pull._datetime(None) is None
+    now = timezone.now()
+    assert pull._datetime(now) is now
+    assert pull._datetime("2026-11-24 02:30:00.123456") == datetime(2026, 11, 24, 2, 30, 0, 123456, tzinfo=UTC)

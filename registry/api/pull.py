@@ -39,7 +39,8 @@ from registry.services.manifests import manifest_count_download
 class ManifestPullMiddleware:
     """Answer manifest pulls with a registry token without DRF (see the module docstring).
 
-    It sits last in MIDDLEWARE, so every other middleware handles these responses as usual.
+    It sits after the middleware that add headers to every answer (security, X-Frame-Options) and
+    before those only pages need, which these answers never touch.
     """
 
     def __init__(self, get_response):

@@ -50,6 +50,8 @@ def answer(client, method, path, **headers):
 
 REQUESTS = [
     ("get", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": mt.OCI_MANIFEST}),
+    ("get", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": f"{mt.DOCKER_MANIFEST}, {mt.OCI_MANIFEST}; q=0.5"}),
+    ("get", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": "application/json"}),
     ("get", "/v2/alice/app/manifests/1", {}),
     ("head", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": mt.OCI_MANIFEST}),
     ("get", "/v2/alice/app/manifests/1", {"HTTP_ACCEPT": mt.DOCKER_MANIFEST}),  # not accepted: 404

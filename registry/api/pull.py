@@ -27,6 +27,7 @@ from django.utils.dateparse import parse_datetime
 from accounts import access, registry_tokens
 from accounts.models import Namespace, PersonalAccessToken
 from accounts.tokens import LAST_USED_RESOLUTION, scope_actions
+from registry import prepared
 from registry.api.base import API_VERSION_HEADER
 from registry.api.manifests import ManifestView, accepts, manifest_headers
 from registry.models import Manifest, Package, Tag, Visibility
@@ -136,7 +137,8 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant):
         WHERE p.name = %s AND p.deleted_at IS NULL
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [reference, pat_id, name])
+        prepared.execute(cursor, "berth_pull_by_digest" if which.startswith("m.") else "berth_pull_by_tag",
+                         sql, [reference, pat_id, name])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -3,6 +3,7 @@
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F
 
+from registry import prepared
 from registry.models import Manifest, ManifestReference, Package, PackageBlob, Tag
 from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
 from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
@@ -196,5 +197,6 @@ def _count_download_one_statement(manifest: Manifest) -> None:
         )
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [manifest.pk, manifest.package_id, manifest.package_id, manifest.digest,
-                             ManifestReference.Kind.MANIFEST.value])
+        prepared.execute(cursor, "berth_count_download", sql, [
+            manifest.pk, manifest.package_id, manifest.package_id, manifest.digest,
+            ManifestReference.Kind.MANIFEST.value])

@@ -165,8 +165,9 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant):
 
 
 def _datetime(value):
-    """Return a timestamp column as an aware datetime (SQLite hands back UTC as text)."""
-    if not isinstance(value, str):
-        return value
-    parsed = parse_datetime(value)
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+    """Return a timestamp column as an aware datetime (SQLite hands back UTC as naive values or text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return value if timezone.is_aware(value) else timezone.make_aware(value, UTC)

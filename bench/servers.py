@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.pgplugin import Cluster, free_port
 from tests.s3 import S3Server
-from tests.servers import Dockerd, wait_until
+from tests.servers import Dockerd, http_up, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "docker-registry"
@@ -28,16 +28,6 @@ def _stop(process: subprocess.Popen | None) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _http_up(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=1)
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def process_tree(pid: int) -> list[int]:
@@ -121,7 +111,7 @@ class Berth:
         self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
                                         cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
                                         stderr=subprocess.STDOUT)
-        wait_until(lambda: self._alive() and _http_up(f"{self.url}/v2/"), timeout=60, what="gunicorn",
+        wait_until(lambda: self._alive() and http_up(f"{self.url}/v2/"), timeout=60, what="gunicorn",
                    log=self.log)
         # Workers boot after the master answers; wait for all of them.
         wait_until(lambda: len(process_tree(self.process.pid)) > int(self.env.get("WEB_CONCURRENCY", "2")),
@@ -203,7 +193,7 @@ class Distribution:
         env = {key: value for key, value in os.environ.items() if key != "AWS_CA_BUNDLE"}
         self.process = subprocess.Popen([binary, "serve", str(self.config)], stdout=self.log.open("ab"),
                                         stderr=subprocess.STDOUT, env=env)
-        wait_until(lambda: self._alive() and _http_up(f"{self.url}/v2/"), timeout=30, what="docker-registry",
+        wait_until(lambda: self._alive() and http_up(f"{self.url}/v2/"), timeout=30, what="docker-registry",
                    log=self.log)
         return self
 

@@ -9,8 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import pytest
 from botocore.config import Config
 
 from tests.pgplugin import free_port
-from tests.servers import wait_until
+from tests.servers import exited, http_up, wait_until
 
 ACCESS_KEY = "berth-test-access-key"
 SECRET_KEY = "berth-test-secret-key"
@@ -59,15 +57,8 @@ class S3Server:
         return self
 
     def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"moto.server exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-        try:
-            urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1)
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
+        exited(self.process, self.log, "moto.server")
+        return http_up(f"{self.url}/moto-api/")
 
     def client(self):
         """Return the server's S3 client, made once: a new one costs about 0.1 s (every test makes a bucket)."""

@@ -38,6 +38,23 @@ def wait_until(check, *, timeout: float, what: str, log: Path | None = None) -> 
     raise RuntimeError(f"{what} did not come up within {timeout}s\n{tail}")
 
 
+def http_up(url: str) -> bool:
+    """Return True once url answers HTTP at all (any status), False while nothing listens."""
+    try:
+        urllib.request.urlopen(url, timeout=1)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def exited(process: subprocess.Popen, log: Path, what: str) -> None:
+    """Raise with the log's tail if process has exited."""
+    if process.poll() is not None:
+        raise RuntimeError(f"{what} exited:\n{log.read_text(errors='replace')[-3000:]}")
+
+
 class BerthServer:
     """Berth under gunicorn on 127.0.0.1, on its own database and data folder."""
 
@@ -79,15 +96,8 @@ class BerthServer:
         return self
 
     def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-        try:
-            urllib.request.urlopen(f"{self.url}/v2/", timeout=1)
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
+        exited(self.process, self.log, "gunicorn")
+        return http_up(f"{self.url}/v2/")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

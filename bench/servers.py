@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from tests.pgplugin import Cluster, free_port
 from tests.s3 import S3Server
-from tests.servers import Dockerd, http_up, wait_until
+from tests.servers import BerthServer, Dockerd, http_up, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "docker-registry"
@@ -74,54 +73,23 @@ class Postgres:
         self.cluster.stop()
 
 
-class Berth:
-    """Berth under gunicorn with config/gunicorn.py and production settings (DEBUG=false)."""
+class Berth(BerthServer):
+    """Berth under gunicorn with config/gunicorn.py's workers and threads and production settings (DEBUG=false)."""
 
     label = "berth"
+    start_timeout = 60
 
     def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None):
         self.root = root
-        self.data_dir = root / "data"
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self.log = root / "gunicorn.log"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "BERTH_DATA_DIR": str(self.data_dir),
-            "SECRET_KEY": SECRET_KEY,
-            "DEBUG": "false",
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            **(env or {}),
-        }
-        self.process: subprocess.Popen | None = None
-
-    def manage(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        super().__init__(database_url=database_url, data_dir=root / "data",
+                         env={"SECRET_KEY": SECRET_KEY, **(env or {})}, workers=None, threads=None)
 
     def start(self) -> "Berth":
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput", "-v0")
-        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"],
-                                        cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
-                                        stderr=subprocess.STDOUT)
-        wait_until(lambda: self._alive() and http_up(f"{self.url}/v2/"), timeout=60, what="gunicorn",
-                   log=self.log)
+        super().start()
         # Workers boot after the master answers; wait for all of them.
         wait_until(lambda: len(process_tree(self.process.pid)) > int(self.env.get("WEB_CONCURRENCY", "2")),
                    timeout=30, what="gunicorn workers", log=self.log)
         return self
-
-    def _alive(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{self.log.read_text(errors='replace')[-3000:]}")
-        return True
 
     def pids(self) -> list[int]:
         return process_tree(self.process.pid)

@@ -56,10 +56,15 @@ def exited(process: subprocess.Popen, log: Path, what: str) -> None:
 
 
 class BerthServer:
-    """Berth under gunicorn on 127.0.0.1, on its own database and data folder."""
+    """Berth under gunicorn on 127.0.0.1, on its own database and data folder.
+
+    workers and threads of None leave them to config/gunicorn.py (WEB_CONCURRENCY, GUNICORN_THREADS).
+    """
+
+    start_timeout = 30
 
     def __init__(self, *, database_url: str, data_dir: Path, env: dict[str, str] | None = None,
-                 workers: int = 2, threads: int = 4):
+                 workers: int | None = 2, threads: int | None = 4):
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
@@ -87,12 +92,14 @@ class BerthServer:
     def start(self) -> "BerthServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.manage("migrate", "--noinput", "-v0")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", self.host,
-             "--workers", str(self.workers), "--threads", str(self.threads)],
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )
-        wait_until(self.ready, timeout=30, what="gunicorn", log=self.log)
+        command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", self.host]
+        if self.workers is not None:
+            command += ["--workers", str(self.workers)]
+        if self.threads is not None:
+            command += ["--threads", str(self.threads)]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log.open("ab"),
+                                        stderr=subprocess.STDOUT)
+        wait_until(self.ready, timeout=self.start_timeout, what="gunicorn", log=self.log)
         return self
 
     def ready(self) -> bool:

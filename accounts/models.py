@@ -151,6 +151,13 @@ class PackagePermission(models.Model):
     def __str__(self):
         return f"{self.user or self.team} {self.role} on {self.package}"
 
+    @property
+    def grantee(self) -> str:
+        """Return who holds the role as the settings form names them: USERNAME or ORG/TEAM."""
+        if self.team_id is not None:
+            return f"{self.team.organization.name}/{self.team.name}"
+        return self.user.get_username()
+
 
 class FailedLogin(models.Model):
     """One refused sign-in, kept for a while to throttle guessing across every worker."""

@@ -104,7 +104,7 @@ class PackageMixin:
         if not access.can_admin(request, package.name):
             if not request.user.is_authenticated:
                 raise LoginRequired()
-            raise PermissionDenied(f"only admins of {package.name} can manage it")
+            raise PermissionDenied(f"Only admins of {package.name} can manage it.")
         return package
 
     def dispatch(self, request, *args, **kwargs):

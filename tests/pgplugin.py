@@ -2,7 +2,7 @@
 
 Loaded with `-p tests.pgplugin` (see pyproject.toml) so DATABASE_URL is in place before
 pytest-django imports the settings. Set BERTH_TEST_DATABASE_URL to use a running server
-instead; set BERTH_TEST_SQLITE=1 to run on SQLite.
+instead; set BERTH_TEST_SQLITE=1 to run on SQLite, which skips the tests marked postgresql.
 """
 
 import os
@@ -87,6 +87,17 @@ def pytest_load_initial_conftests(early_config, parser, args):
     _cluster = Cluster()
     _cluster.start()
     os.environ["DATABASE_URL"] = _cluster.url()
+
+
+def pytest_collection_modifyitems(config, items):
+    """On SQLite, skip the tests marked postgresql: they exercise what only PostgreSQL has."""
+    if not os.environ.get("BERTH_TEST_SQLITE"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("postgresql")
+        if marker is not None:
+            why = marker.kwargs.get("reason", "it needs PostgreSQL")
+            item.add_marker(pytest.mark.skip(reason=f"BERTH_TEST_SQLITE=1 runs on SQLite; {why}"))
 
 
 def pytest_unconfigure(config):

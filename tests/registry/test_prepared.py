@@ -5,6 +5,8 @@ from django.db import connection
 
 from registry import prepared
 
+pytestmark = pytest.mark.postgresql(reason="prepared statements (PREPARE/EXECUTE) are PostgreSQL's")
+
 SQL = "SELECT %s::int + %s::int"
 
 

@@ -21,6 +21,8 @@ from tests.pgplugin import create_database
 from tests.s3 import bucket_objects, open_multipart_uploads
 from tests.servers import BerthServer
 
+pytestmark = pytest.mark.postgresql(reason="the app servers share one database on the test PostgreSQL server")
+
 MiB = 1024 * 1024
 
 

@@ -1,11 +1,16 @@
 # Two commands: `make run` starts Berth on the embedded defaults; `make test` runs every test.
 PYTHON ?= python3
+# Tests, lint and bench: requirements-dev.txt (the runtime plus the test tools).
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run`: requirements.txt only, what the image installs, so the server never leans on a test
+# tool. Under ./var (ignored by git and docker) with the rest of what `make run` makes.
+RUN_VENV := var/venv
+RUN_BIN := $(RUN_VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv
+.PHONY: run test lint venv run-venv
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,15 +18,22 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(BIN)/activate
 
+$(RUN_BIN)/activate: requirements.txt
+	$(PYTHON) -m venv $(RUN_VENV)
+	$(RUN_BIN)/pip install -q --upgrade pip
+	$(RUN_BIN)/pip install -q -r requirements.txt
+	touch $(RUN_BIN)/activate
+
 venv: $(BIN)/activate
+run-venv: $(RUN_BIN)/activate
 
 # SQLite and blobs under ./var, a secret key generated once and kept there.
-run: venv
+run: run-venv
 	mkdir -p var
-	test -s var/secret_key || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py migrate --noinput
+	test -s var/secret_key || $(RUN_BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(RUN_BIN)/python manage.py migrate --noinput
 	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" HOST=$(HOST) PORT=$(PORT) \
-		exec $(BIN)/gunicorn -c config/gunicorn.py config.wsgi
+		exec $(RUN_BIN)/gunicorn -c config/gunicorn.py config.wsgi
 
 lint: venv
 	$(BIN)/ruff check .

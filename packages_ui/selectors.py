@@ -12,6 +12,7 @@ from accounts import access
 from accounts.models import Namespace, PackagePermission
 from registry.models import Manifest, ManifestReference, Package, Tag, Visibility
 from registry.oci import media_types as mt
+from registry.services.downloads import download_fold
 from registry.services.trash import RETENTION
 
 DESCRIPTION = "org.opencontainers.image.description"
@@ -41,6 +42,7 @@ def package_list(*, request, owner: str | None = None, query: str = ""):
         packages = packages.filter(visibility__in=shown)
     if query:
         packages = packages.filter(name__icontains=query.strip())
+    download_fold(packages=packages.values("pk"))
     return packages.annotate(last_published=Max("manifests__pushed_at", filter=Q(manifests__deleted_at__isnull=True))
                              ).order_by(F("last_published").desc(nulls_last=True), "name")
 
@@ -72,7 +74,12 @@ def package_for_page(*, request, name: str) -> Package | None:
     """Return the live package called name if the visitor may read it; None answers 404 either way."""
     if not access.can_read(request, name):
         return None
-    return Package.objects.filter(name=name, deleted_at__isnull=True).first()
+    package_id = Package.objects.filter(name=name, deleted_at__isnull=True).values_list("pk", flat=True).first()
+    if package_id is None:
+        return None
+    # Its pages show download counts: bring them up to date first.
+    download_fold(packages=[package_id])
+    return Package.objects.get(pk=package_id)
 
 
 @dataclass

@@ -103,6 +103,31 @@ class Manifest(models.Model):
         return f"{self.package.name}@{self.digest}"
 
 
+class PullCount(models.Model):
+    """Manifest GETs not yet added to Manifest.downloads and Package.downloads, one row per shard.
+
+    Every pull adds to the row of its manifest and its worker thread's shard, so concurrent pulls
+    of one popular image don't queue on one row's lock; registry.services.downloads folds the rows
+    into the two counters whenever a page shows them (and on gc).
+    """
+
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="+")
+    # Kept (as null) when the manifest is deleted, so its pulls still reach the package's total.
+    manifest = models.ForeignKey(Manifest, on_delete=models.SET_NULL, null=True, related_name="+")
+    shard = models.SmallIntegerField()
+    pulls = models.BigIntegerField(default=0)
+    # Pulls that count for the package too: not of a platform manifest its index names.
+    package_pulls = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["manifest", "shard"], name="unique_pull_count_shard"),
+        ]
+
+    def __str__(self):
+        return f"{self.pulls} pulls of manifest {self.manifest_id} (shard {self.shard})"
+
+
 class ManifestReference(models.Model):
     """A blob or child manifest that a manifest names, kept for garbage collection and pages."""
 

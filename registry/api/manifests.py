@@ -10,7 +10,8 @@ from registry.api.streams import read_limited
 from registry.oci import media_types as mt
 from registry.oci.digests import looks_like_digest
 from registry.oci.errors import ManifestUnknown, SizeInvalid
-from registry.services.manifests import manifest_count_download, manifest_delete, manifest_put
+from registry.services.downloads import download_count
+from registry.services.manifests import manifest_delete, manifest_put
 from registry.services.packages import package_get_or_create
 
 
@@ -67,7 +68,7 @@ class ManifestView(RegistryView):
     def get(self, request, name, reference):
         manifest = self._find(request, name, reference)
         # A GET is a pull (HEAD is how clients check for a manifest they may not fetch).
-        manifest_count_download(manifest=manifest)
+        download_count(manifest=manifest)
         response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type)
         for header, value in manifest_headers(manifest).items():
             response[header] = value

@@ -34,7 +34,7 @@ from registry.models import Manifest, Package, Tag, Visibility
 from registry.oci.digests import looks_like_digest, parse_digest
 from registry.oci.errors import OCIError
 from registry.oci.names import is_valid_tag, validate_name
-from registry.services.manifests import manifest_count_download
+from registry.services.downloads import download_count
 
 
 class ManifestPullMiddleware:
@@ -90,7 +90,7 @@ def pull(request) -> HttpResponse | None:
                                                         manifest.media_type):
         return None
     if request.method == "GET":
-        manifest_count_download(manifest=manifest)
+        download_count(manifest=manifest)
         response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type)
     else:
         response = HttpResponse()

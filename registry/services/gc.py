@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from registry.models import Blob, Manifest, ManifestReference, PackageBlob, Upload
+from registry.services.downloads import download_fold
 from registry.services.trash import expired, expired_purge
 from registry.services.uploads import upload_cancel
 from registry.storage import get_store
@@ -60,6 +61,9 @@ def gc_run(*, grace: timedelta = DEFAULT_GRACE, dry_run: bool = False, now: date
     report = GcReport()
     store = get_store()
 
+    if not dry_run:
+        # Pull counts of every package, folded into their counters so the shard rows stay few.
+        download_fold()
     # Purged first, so the blobs only they used go in this same run.
     if dry_run:
         packages, versions = expired(now=now)

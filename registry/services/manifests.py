@@ -1,9 +1,7 @@
 """Writes on manifests and tags."""
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F
+from django.db import IntegrityError, transaction
 
-from registry import prepared
 from registry.models import Manifest, ManifestReference, Package, PackageBlob, Tag
 from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
 from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
@@ -161,42 +159,3 @@ def manifest_delete(*, package: Package, reference: str) -> None:
     if not deleted:
         raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
                               detail={"name": package.name, "reference": reference})
-
-
-def manifest_count_download(*, manifest: Manifest) -> None:
-    """Count a pull of manifest, and of its package unless it is a platform of an index there.
-
-    F() updates, so concurrent pulls on any worker all count. Every manifest GET runs this: on
-    PostgreSQL both rows change in one statement (one round trip), elsewhere in two.
-    """
-    if connection.vendor == "postgresql":
-        _count_download_one_statement(manifest)
-    else:
-        _count_download_orm(manifest)
-
-
-def _count_download_orm(manifest: Manifest) -> None:
-    Manifest.objects.filter(pk=manifest.pk).update(downloads=F("downloads") + 1)
-    child = ManifestReference.objects.filter(manifest__package_id=manifest.package_id, digest=manifest.digest,
-                                             kind=ManifestReference.Kind.MANIFEST)
-    Package.objects.filter(pk=manifest.package_id).filter(~Exists(child)).update(downloads=F("downloads") + 1)
-
-
-def _count_download_one_statement(manifest: Manifest) -> None:
-    # A data-modifying CTE: the manifest's row and (unless an index in the package names this
-    # manifest) the package's row, both updated whatever the outer statement's WHERE says.
-    sql = f"""
-        WITH counted AS (
-            UPDATE {Manifest._meta.db_table} SET downloads = downloads + 1 WHERE id = %s
-        )
-        UPDATE {Package._meta.db_table} SET downloads = downloads + 1
-        WHERE id = %s AND NOT EXISTS (
-            SELECT 1 FROM {ManifestReference._meta.db_table} r
-            JOIN {Manifest._meta.db_table} parent ON parent.id = r.manifest_id
-            WHERE parent.package_id = %s AND r.digest = %s AND r.kind = %s
-        )
-    """
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, "berth_count_download", sql, [
-            manifest.pk, manifest.package_id, manifest.package_id, manifest.digest,
-            ManifestReference.Kind.MANIFEST.value])

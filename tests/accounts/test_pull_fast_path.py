@@ -12,6 +12,7 @@ from accounts.services import organization_create, package_visibility_set, token
 from registry.api import pull
 from registry.models import Manifest, Package
 from registry.oci import media_types as mt
+from registry.services.downloads import download_fold
 from tests.accounts.conftest import errors, get_token
 from tests.registry.helpers import push_image
 
@@ -39,6 +40,7 @@ def bearer(client, scope="repository:alice/app:pull") -> str:
 
 
 def counts(name="alice/app") -> tuple[int, list[int]]:
+    download_fold()
     package = Package.all_objects.get(name=name)
     return package.downloads, list(package.manifests.order_by("id").values_list("downloads", flat=True))
 

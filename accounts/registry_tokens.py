@@ -6,6 +6,7 @@ request, so revoking or expiring it stops the registry token at once. Its lifeti
 the longest upload session, so a 10 GB layer push never fails half way for an old token.
 """
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -38,7 +39,12 @@ class RegistryGrant:
 
 def _key() -> str:
     # A key of its own, derived from SECRET_KEY, so these JWTs never verify as anything else.
-    return salted_hmac("berth.accounts.registry_tokens", "signing-key").hexdigest()
+    return _derive_key(settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _derive_key(secret: str) -> str:
+    return salted_hmac("berth.accounts.registry_tokens", "signing-key", secret=secret).hexdigest()
 
 
 def lifetime() -> int:
@@ -69,10 +75,36 @@ def issue(*, username: str, user_id: int | None, pat_id: int | None, access: dic
     return jwt.encode(claims, _key(), algorithm=ALGORITHM), expires_in, now
 
 
+# Tokens whose signature and claims have been checked, with the window they are valid in. A pull
+# sends the same token many times and checking it was the largest share of a manifest GET;
+# the signature can't change, so only the times are checked again. Bounded, and keyed by the
+# signing key as well, so a new SECRET_KEY verifies every token afresh.
+VERIFIED_LIMIT = 4096
+_verified: dict[tuple[str, str], tuple[RegistryGrant, float, float]] = {}
+
+
 def verify(token: str) -> RegistryGrant:
     """Return the grant a registry token carries, or raise InvalidRegistryToken."""
+    key = _key()
+    known = _verified.get((key, token))
+    if known is not None:
+        grant, not_before, expires = known
+        now = time.time()
+        if now >= expires:
+            raise InvalidRegistryToken("the registry token has expired; ask /token for a new one")
+        if now >= not_before:
+            return grant
+    grant, not_before, expires = _decode(token, key)
+    if len(_verified) >= VERIFIED_LIMIT:
+        _verified.clear()
+    _verified[(key, token)] = (grant, not_before, expires)
+    return grant
+
+
+def _decode(token: str, key: str) -> tuple[RegistryGrant, float, float]:
+    """Check token's signature and claims; return its grant and the times (epoch) it is valid from and until."""
     try:
-        claims = jwt.decode(token, _key(), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
                             leeway=LEEWAY_SECONDS, options={"require": ["exp", "iat", "sub"]})
     except jwt.ExpiredSignatureError:
         raise InvalidRegistryToken("the registry token has expired; ask /token for a new one")
@@ -82,4 +114,7 @@ def verify(token: str) -> RegistryGrant:
     for entry in claims.get("access") or []:
         if isinstance(entry, dict) and entry.get("type") == "repository":
             access[str(entry.get("name"))] = frozenset(entry.get("actions") or ())
-    return RegistryGrant(user_id=claims.get("uid"), pat_id=claims.get("pat"), access=access)
+    grant = RegistryGrant(user_id=claims.get("uid"), pat_id=claims.get("pat"), access=access)
+    # The window PyJWT allows: from the later of nbf and iat, until exp, both widened by the leeway.
+    not_before = max(float(claims.get("nbf", claims["iat"])), float(claims["iat"])) - LEEWAY_SECONDS
+    return grant, not_before, float(claims["exp"]) + LEEWAY_SECONDS

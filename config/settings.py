@@ -65,9 +65,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Manifest pulls with a registry token, answered before the middleware that only pages need
-    # (sessions, CSRF, signed-in users, messages); the two above add their headers as to any answer.
-    "registry.api.pull.ManifestPullMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -6,4 +6,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from registry.api.pull import ManifestPullApp  # noqa: E402 - models can be imported only after django.setup()
+
+# Manifest pulls with a registry token are answered in front of Django's handler (the fast path
+# in registry/api/pull.py); everything else, and anything that path leaves alone, goes to Django.
+application = ManifestPullApp(django_application)

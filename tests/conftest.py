@@ -18,6 +18,26 @@ def _blob_dir(settings, tmp_path):
     settings.BERTH_DATA_DIR = tmp_path / "data"
 
 
+@pytest.fixture(autouse=True)
+def _clients_go_through_the_fast_path(monkeypatch):
+    """Have Django's test clients answer as config/wsgi.py does under gunicorn: the manifest pull
+    fast path first, Django's handler for everything it leaves alone."""
+    import django.test.client
+    from django.core.handlers.wsgi import WSGIRequest
+
+    from registry.api import pull
+
+    class Handler(django.test.client.ClientHandler):
+        def __call__(self, environ):
+            response = pull.answer(environ)
+            if response is None:
+                return super().__call__(environ)
+            response.wsgi_request = WSGIRequest(environ)
+            return response
+
+    monkeypatch.setattr(django.test.client, "ClientHandler", Handler)
+
+
 @pytest.fixture
 def api(client, db):
     """The Django test client, for HTTP-level tests of the distribution API.

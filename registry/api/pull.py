@@ -1,12 +1,14 @@
 """The fast path of a pull: GET or HEAD of a manifest with a Bearer registry token, in one query.
 
-Docker asks for manifests far more often than for anything else, and through DRF and the ORM
-each one cost five times what the work needs. ManifestPullMiddleware answers the common case
-itself: a valid registry token granting pull on the repository, its personal access token
-still usable (read again on every request, so revocation works at once), and a package the
-caller owns or that is public. One SQL statement reads the token, its user, the package, who
-holds its namespace and the manifest; accounts.access.refusal() decides as it does for every
-request; a GET is then counted in one more statement.
+Docker asks for manifests far more often than for anything else, and through Django's handler,
+DRF and the ORM each one cost several times what the work needs. ManifestPullApp, in front of
+Django's WSGI application (config/wsgi.py), answers the common case itself: a valid registry
+token granting pull on the repository, its personal access token still usable (read again on
+every request, so revocation works at once), and a package the caller owns or that is public.
+One SQL statement reads the token, its user, the package, who holds its namespace and the
+manifest; accounts.access.refusal() decides as it does for every request; a GET is then
+counted in one more statement (registry.services.downloads). The answer carries the headers
+SecurityMiddleware and XFrameOptionsMiddleware give every answer.
 
 Anything else (no token, a refusal, a missing manifest, an organization's package, a token
 whose last use is due to be recorded) goes on to the full stack, which answers exactly as it
@@ -18,8 +20,11 @@ from datetime import UTC
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import DatabaseError, connection
 from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -34,32 +39,66 @@ from registry.models import Manifest, Package, Tag, Visibility
 from registry.oci.digests import looks_like_digest, parse_digest
 from registry.oci.errors import OCIError
 from registry.oci.names import is_valid_tag, validate_name
-from registry.services.downloads import download_count
+from registry.services.downloads import counting_sql, download_count, shard
 
 
-class ManifestPullMiddleware:
-    """Answer manifest pulls with a registry token without DRF (see the module docstring).
+class ManifestPullApp:
+    """Answer manifest pulls with a registry token in front of Django (see the module docstring).
 
-    It sits after the middleware that add headers to every answer (security, X-Frame-Options) and
-    before those only pages need, which these answers never touch.
+    config/wsgi.py wraps Django's WSGI application in this. Anything answer() leaves alone goes
+    to that application, unchanged.
     """
 
-    def __init__(self, get_response):
-        self.get_response = get_response
+    def __init__(self, application):
+        self.application = application
 
-    def __call__(self, request):
-        if request.method in ("GET", "HEAD") and "/manifests/" in request.path_info:
-            response = pull(request)
-            if response is not None:
-                return response
-        return self.get_response(request)
+    def __call__(self, environ, start_response):
+        response = answer(environ)
+        if response is None:
+            return self.application(environ, start_response)
+        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
+        return [response.content]
 
 
-def pull(request) -> HttpResponse | None:
-    """Return the answer to a manifest pull the fast path can give, or None to leave it to the full stack."""
-    header = request.META.get("HTTP_AUTHORIZATION", "").split()
+def answer(environ) -> HttpResponse | None:
+    """Return the response to the request environ describes if the fast path can give it, else None."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "/manifests/" not in environ.get("PATH_INFO", ""):
+        return None
+    header = environ.get("HTTP_AUTHORIZATION", "").split()
     if len(header) != 2 or header[0].lower() != "bearer":
         return None
+    request = WSGIRequest(environ)
+    security = SecurityMiddleware(_unused)
+    if security.process_request(request) is not None:
+        return None  # an HTTPS redirect: the full stack gives it
+    # What Django's request_started and request_finished signals do for the one connection used here.
+    _close_if_unusable()
+    try:
+        response = pull(request, header[1])
+    except DatabaseError:
+        # Whatever went wrong, the full stack meets it too and answers as it always does.
+        _close_if_unusable()
+        return None
+    _close_if_unusable()
+    if response is not None:
+        # The headers the middleware before the views add to every answer (settings.MIDDLEWARE).
+        response = security.process_response(request, XFrameOptionsMiddleware(_unused).process_response(
+            request, response))
+    return response
+
+
+def _unused(request):
+    raise AssertionError("the fast path only borrows the middleware's process_request and process_response")
+
+
+def _close_if_unusable() -> None:
+    # Never inside a transaction (tests run in one): closing would end it.
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def pull(request, token: str) -> HttpResponse | None:
+    """Return the answer to a manifest pull the fast path can give, or None to leave it to the full stack."""
     try:
         match = resolve(request.path_info)
     except Resolver404:
@@ -69,28 +108,22 @@ def pull(request) -> HttpResponse | None:
     name, reference = match.kwargs["name"], match.kwargs["reference"]
     try:
         validate_name(name)
-        grant = registry_tokens.verify(header[1])
+        grant = registry_tokens.verify(token)
     except (OCIError, registry_tokens.InvalidRegistryToken):
         return None
     if "pull" not in grant.actions(name):
         return None
-    row = read(name, reference, grant)
+    row = read(name, reference, grant, count=request.method == "GET")
     if row is None:
         return None
-    manifest, package, caller = row
-    if caller is None:
-        return None
-    if not (package.visibility == Visibility.PUBLIC or not package.holder_found
-            or (caller.user.is_authenticated and package.holder_user_id == caller.user.pk)):
-        # Organization packages and grants need more reads: the full stack does them.
-        return None
-    if access.refusal(request, caller, name, "pull", package) is not None:
-        return None
-    if not looks_like_digest(reference) and not accepts(", ".join(request.META.get("HTTP_ACCEPT", "").split("\n")),
-                                                        manifest.media_type):
+    manifest, package, caller, counted = row
+    if not serves(request, name, reference, manifest, package, caller):
+        if counted:
+            download_count(manifest=manifest, pulls=-1)
         return None
     if request.method == "GET":
-        download_count(manifest=manifest)
+        if not counted:
+            download_count(manifest=manifest)
         response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type)
     else:
         response = HttpResponse()
@@ -104,10 +137,27 @@ def pull(request) -> HttpResponse | None:
 ALLOW = ", ".join(ManifestView().allowed_methods)
 
 
-def read(name: str, reference: str, grant: registry_tokens.RegistryGrant):
-    """Return (manifest, package, caller) for a live manifest of package name, None if there is none.
+def serves(request, name: str, reference: str, manifest: Manifest, package: Package, caller) -> bool:
+    """Return True if the fast path answers this pull, False to leave it to the full stack."""
+    if caller is None:
+        return False
+    if not (package.visibility == Visibility.PUBLIC or not package.holder_found
+            or (caller.user.is_authenticated and package.holder_user_id == caller.user.pk)):
+        # Organization packages and grants need more reads: the full stack does them.
+        return False
+    if access.refusal(request, caller, name, "pull", package) is not None:
+        return False
+    return looks_like_digest(reference) or accepts(", ".join(request.META.get("HTTP_ACCEPT", "").split("\n")),
+                                                   manifest.media_type)
+
+
+def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, count: bool):
+    """Return (manifest, package, caller, counted) for a live manifest of package name, None if there is none.
 
     caller is None when the personal access token is unusable or its use is due to be recorded.
+    With count, on PostgreSQL, the same statement counts the pull when the package is public,
+    held by nobody or the token's owner's (when the fast path will most likely serve it), and
+    counted says so: the caller takes the count back if it leaves the request to the full stack.
     """
     pat_id = grant.pat_id
     if looks_like_digest(reference):
@@ -122,13 +172,14 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant):
         return None
     user_model = get_user_model()
     now = timezone.now()
-    sql = f"""
-        SELECT m.id, m.digest, m.media_type, m.size, m.raw,
-               p.id, p.namespace, p.visibility,
-               h.id, h.user_id, h.organization_id,
-               t.id, t.scopes, t.revoked_at, t.expires_at, t.last_used_at,
-               u.{user_model._meta.pk.column}, u.{user_model._meta.get_field(user_model.USERNAME_FIELD).column},
-               u.is_active
+    select = f"""
+        SELECT m.id AS manifest_id, m.digest, m.media_type, m.size, m.raw,
+               p.id AS package_id, p.namespace, p.visibility,
+               h.id AS holder_id, h.user_id AS holder_user_id, h.organization_id,
+               t.id AS token_id, t.scopes, t.revoked_at, t.expires_at, t.last_used_at,
+               u.{user_model._meta.pk.column} AS user_id,
+               u.{user_model._meta.get_field(user_model.USERNAME_FIELD).column} AS username, u.is_active,
+               (p.visibility = '{Visibility.PUBLIC.value}' OR h.id IS NULL OR h.user_id = t.user_id) AS likely
         FROM {Package._meta.db_table} p
         JOIN {Manifest._meta.db_table} m ON m.package_id = p.id AND m.deleted_at IS NULL AND {which}
         LEFT JOIN {Namespace._meta.db_table} h ON h.name = p.namespace
@@ -136,32 +187,44 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant):
         LEFT JOIN {user_model._meta.db_table} u ON u.{user_model._meta.pk.column} = t.user_id
         WHERE p.name = %s AND p.deleted_at IS NULL
     """
+    statement = "berth_pull_by_digest" if which.startswith("m.") else "berth_pull_by_tag"
+    if connection.vendor == "postgresql":
+        # One round trip: the read, and a data-modifying CTE that counts the pull in advance
+        # when the fast path will most likely serve it (likely).
+        counting = counting_sql(package_id="hit.package_id", manifest_id="hit.manifest_id", digest="hit.digest",
+                                rest="FROM hit WHERE hit.likely AND %s")
+        sql = f"WITH hit AS ({select}), counted AS ({counting} RETURNING 1) " \
+              "SELECT hit.*, EXISTS (SELECT 1 FROM counted) FROM hit"
+        params = [reference, pat_id, name, shard(), 1, 1, count]
+        statement += "_counting"
+    else:
+        sql = f"SELECT *, false FROM ({select}) hit"
+        params = [reference, pat_id, name]
     with connection.cursor() as cursor:
-        prepared.execute(cursor, "berth_pull_by_digest" if which.startswith("m.") else "berth_pull_by_tag",
-                         sql, [reference, pat_id, name])
+        prepared.execute(cursor, statement, sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
     (manifest_id, digest, media_type, size, raw, package_id, namespace, visibility,
      holder_id, holder_user_id, holder_organization_id,
-     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active) = row
+     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active, _, counted) = row
     manifest = Manifest(id=manifest_id, package_id=package_id, digest=digest, media_type=media_type, size=size,
                         raw=raw)
     package = Package(id=package_id, name=name, namespace=namespace, visibility=visibility)
     package.holder_found = holder_id is not None
     package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
     if pat_id is None:
-        return manifest, package, access.Caller(AnonymousUser(), frozenset({"pull"}), grant, True)
+        return manifest, package, access.Caller(AnonymousUser(), frozenset({"pull"}), grant, True), counted
     if token_id is None or not user_active or revoked_at is not None:
-        return manifest, package, None
+        return manifest, package, None, counted
     expires_at, last_used_at = _datetime(expires_at), _datetime(last_used_at)
     if (expires_at is not None and expires_at <= now) or last_used_at is None \
             or now - last_used_at >= LAST_USED_RESOLUTION:
-        return manifest, package, None
+        return manifest, package, None, counted
     if isinstance(scopes, str):
         scopes = json.loads(scopes)
     user = user_model(pk=user_id, is_active=True, **{user_model.USERNAME_FIELD: username})
-    return manifest, package, access.Caller(user, frozenset(scope_actions(scopes)), grant, True)
+    return manifest, package, access.Caller(user, frozenset(scope_actions(scopes)), grant, True), counted
 
 
 def _datetime(value):

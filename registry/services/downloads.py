@@ -25,32 +25,50 @@ _threads = itertools.count()
 _local = threading.local()
 
 
-def _shard() -> int:
+def shard() -> int:
     """Return this thread's shard: the same for its life, different from its sibling threads'."""
-    shard = getattr(_local, "shard", None)
-    if shard is None:
+    number = getattr(_local, "shard", None)
+    if number is None:
         # The pid spreads workers (and app servers) over the shards too.
-        shard = _local.shard = (os.getpid() + next(_threads)) % SHARDS
-    return shard
+        number = _local.shard = (os.getpid() + next(_threads)) % SHARDS
+    return number
 
 
-def download_count(*, manifest: Manifest) -> None:
-    """Count a pull of manifest, and of its package unless an index in the package names it."""
-    table, references, manifests = (PullCount._meta.db_table, ManifestReference._meta.db_table,
-                                    Manifest._meta.db_table)
-    sql = f"""
-        INSERT INTO {table} (package_id, manifest_id, shard, pulls, package_pulls)
-        SELECT %s, %s, %s, 1, CASE WHEN EXISTS (
-            SELECT 1 FROM {references} r JOIN {manifests} parent ON parent.id = r.manifest_id
-            WHERE parent.package_id = %s AND r.digest = %s AND r.kind = %s
-        ) THEN 0 ELSE 1 END
-        ON CONFLICT (manifest_id, shard) DO UPDATE
-        SET pulls = {table}.pulls + 1, package_pulls = {table}.package_pulls + excluded.package_pulls
+def counting_sql(*, package_id: str, manifest_id: str, digest: str, rest: str = "") -> str:
+    """Return the upsert that adds pulls to a manifest's row in this thread's shard.
+
+    package_id, manifest_id and digest are SQL expressions (%s placeholders or columns) and rest
+    (FROM ... WHERE ...) follows the SELECT; the placeholders, in order of appearance, are
+    package_id, manifest_id, the shard, the number of pulls, package_id, digest, the number of
+    pulls again, then rest's. The package's count grows as the manifest's unless an index in the
+    package names the manifest (a platform of a multi-arch pull).
     """
+    table = PullCount._meta.db_table
+    return f"""
+        INSERT INTO {table} (package_id, manifest_id, shard, pulls, package_pulls)
+        SELECT {package_id}, {manifest_id}, %s, %s, CASE WHEN EXISTS (
+            SELECT 1 FROM {ManifestReference._meta.db_table} r
+            JOIN {Manifest._meta.db_table} parent ON parent.id = r.manifest_id
+            WHERE parent.package_id = {package_id} AND r.digest = {digest}
+              AND r.kind = '{ManifestReference.Kind.MANIFEST.value}'
+        ) THEN 0 ELSE %s END
+        {rest}
+        ON CONFLICT (manifest_id, shard) DO UPDATE
+        SET pulls = {table}.pulls + excluded.pulls, package_pulls = {table}.package_pulls + excluded.package_pulls
+    """
+
+
+def download_count(*, manifest: Manifest, pulls: int = 1) -> None:
+    """Count a pull of manifest, and of its package unless an index in the package names it.
+
+    pulls=-1 takes back a pull counted in advance (registry/api/pull.py does, when it counted
+    in the statement that read the manifest and then leaves the request to the full stack).
+    """
+    sql = counting_sql(package_id="%s", manifest_id="%s", digest="%s")
     with connection.cursor() as cursor:
-        prepared.execute(cursor, "berth_count_download", sql, [
-            manifest.package_id, manifest.pk, _shard(), manifest.package_id, manifest.digest,
-            ManifestReference.Kind.MANIFEST.value])
+        prepared.execute(cursor, "berth_count_download", sql,
+                         [manifest.package_id, manifest.pk, shard(), pulls, manifest.package_id, manifest.digest,
+                          pulls])
 
 
 @transaction.atomic

@@ -58,7 +58,7 @@ def test_concurrent_pulls_on_many_threads_all_count(api):
 def test_a_thread_keeps_its_shard_and_its_siblings_get_others():
     seen = []
     for _ in range(4):
-        thread = threading.Thread(target=lambda: seen.append((downloads._shard(), downloads._shard())))
+        thread = threading.Thread(target=lambda: seen.append((downloads.shard(), downloads.shard())))
         thread.start()
         thread.join()
     assert all(first == second for first, second in seen)

@@ -6,7 +6,6 @@ per database connection, on its first use; connection_created forgets them when 
 a new connection. Other databases run the SQL as it is.
 """
 
-from django.db import connection
 from django.db.backends.signals import connection_created
 
 
@@ -19,6 +18,7 @@ connection_created.connect(_forget)
 
 def execute(cursor, name: str, sql: str, params: list) -> None:
     """Run sql (with %s placeholders for params) as the prepared statement called name."""
+    connection = cursor.db
     if connection.vendor != "postgresql":
         cursor.execute(sql, params)
         return

@@ -231,3 +231,16 @@ def test_a_pull_counted_in_advance_and_then_declined_is_taken_back(alice_client,
     assert sum(PullCount.objects.values_list("pulls", flat=True)) == 0
     assert sum(PullCount.objects.values_list("package_pulls", flat=True)) == 0
     assert counts() == (0, [0])
+
+
+def test_routes_are_remembered_as_the_urlconf_resolves_them(monkeypatch):
+    monkeypatch.setattr(pull, "_routes", {})
+    assert pull.manifest_route("/v2/alice/app/manifests/1") == ("alice/app", "1")
+    assert pull.manifest_route("/v2/alice/manifests/app/manifests/1") == ("alice/manifests/app", "1")
+    # A repository named .../manifests/... asking for a blob is the blob route's.
+    assert pull.manifest_route(f"/v2/alice/manifests/app/blobs/sha256:{'0' * 64}") is None
+    assert pull.manifest_route("/alice/packages/container/manifests/x") is None
+    assert len(pull._routes) == 4
+    monkeypatch.setattr(pull, "ROUTES_LIMIT", 4)
+    assert pull.manifest_route("/v2/bob/app/manifests/2") == ("bob/app", "2")
+    assert len(pull._routes) == 1

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench import client
 from bench.servers import Berth, BerthUser, Distribution, Dockerd, Postgres, S3Server, rss_bytes
+from config import gunicorn as gunicorn_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MiB = 1024 * 1024
@@ -317,8 +318,7 @@ def machine() -> dict:
     version = subprocess.run(["docker-registry", "--version"], capture_output=True, text=True).stdout.strip()
     return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(memory / 1024**3, 1),
             "kernel": platform.release(), "python": platform.python_version(), "distribution": version,
-            "web_concurrency": os.environ.get("WEB_CONCURRENCY", "2"),
-            "gunicorn_threads": os.environ.get("GUNICORN_THREADS", "8")}
+            "web_concurrency": gunicorn_settings.workers, "gunicorn_threads": gunicorn_settings.threads}
 
 
 def number(value: float) -> str:

@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from config import gunicorn as gunicorn_settings
 from tests.pgplugin import Cluster, free_port
 from tests.s3 import S3Server
 from tests.servers import BerthServer, Dockerd, http_up, wait_until
@@ -87,7 +88,7 @@ class Berth(BerthServer):
     def start(self) -> "Berth":
         super().start()
         # Workers boot after the master answers; wait for all of them.
-        wait_until(lambda: len(process_tree(self.process.pid)) > int(self.env.get("WEB_CONCURRENCY", "2")),
+        wait_until(lambda: len(process_tree(self.process.pid)) > gunicorn_settings.workers,
                    timeout=30, what="gunicorn workers", log=self.log)
         return self
 

@@ -6,10 +6,12 @@ Anything here can be overridden on the command line or with GUNICORN_CMD_ARGS.
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-# Threaded workers keep one long upload from blocking other requests.
+# Threaded workers keep one long upload from blocking other requests. Two processes per CPU
+# this process may run on: Python runs one thread at a time per process, and with only one
+# per CPU, a worker that happens to hold most keep-alive connections leaves a CPU idle.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * len(os.sched_getaffinity(0))))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A 10 GB layer takes minutes: the timeout covers the 10-minute upload window.
 timeout = 900
 graceful_timeout = 30

@@ -49,6 +49,18 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """Return the CPU time (user + system) the processes pids have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Postgres:
     """A throwaway PostgreSQL cluster (tests/pgplugin.Cluster) with one empty database per Berth."""
 
@@ -178,4 +190,5 @@ class Distribution:
         _stop(self.process)
 
 
-__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "process_tree", "rss_bytes"]
+__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "cpu_seconds", "process_tree",
+           "rss_bytes"]

@@ -97,6 +97,9 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# Server-side prepared statements for manifest pulls (registry/prepared.py) live on a database
+# session; behind PgBouncer in transaction pooling mode sessions are shared, so turn them off.
+BERTH_PREPARED_STATEMENTS = env.bool("BERTH_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

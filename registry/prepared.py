@@ -3,9 +3,11 @@
 PostgreSQL parses and plans a statement on every execution unless it is prepared; for the
 manifest pull's joins that was a large share of each request. A statement is prepared once
 per database connection, on its first use; connection_created forgets them when Django opens
-a new connection. Other databases run the SQL as it is.
+a new connection. Other databases, and PostgreSQL with BERTH_PREPARED_STATEMENTS off (for
+PgBouncer's transaction pooling, where one session serves many clients), run the SQL as it is.
 """
 
+from django.conf import settings
 from django.db.backends.signals import connection_created
 
 
@@ -19,7 +21,7 @@ connection_created.connect(_forget)
 def execute(cursor, name: str, sql: str, params: list) -> None:
     """Run sql (with %s placeholders for params) as the prepared statement called name."""
     connection = cursor.db
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not settings.BERTH_PREPARED_STATEMENTS:
         cursor.execute(sql, params)
         return
     prepared = getattr(connection, "berth_prepared", None)

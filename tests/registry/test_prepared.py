@@ -21,3 +21,19 @@ def test_a_new_connection_prepares_again():
     with connection.cursor() as cursor:
         prepared.execute(cursor, "berth_test_add", SQL, [4, 5])
         assert cursor.fetchone() == (9,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_run_unprepared_when_turned_off(settings):
+    settings.BERTH_PREPARED_STATEMENTS = False
+    connection.close()
+    with connection.cursor() as cursor:
+        prepared.execute(cursor, "berth_test_off", SQL, [20, 22])
+        assert cursor.fetchone() == (42,)
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'berth_test_off'")
+        assert cursor.fetchone() == (0,)
+    settings.BERTH_PREPARED_STATEMENTS = True
+    with connection.cursor() as cursor:
+        prepared.execute(cursor, "berth_test_off", SQL, [1, 1])
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'berth_test_off'")
+        assert cursor.fetchone() == (1,)

@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class Visibility(models.TextChoices):
@@ -64,6 +65,9 @@ class PackageBlob(models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the link was made or a client last learned from a HEAD that the blob is here (and so
+    # may skip uploading it): gc keeps blobs seen within its grace period.
+    seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -6,7 +6,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 
 from registry import selectors
 from registry.api.base import RegistryView, empty
-from registry.services.blobs import blob_unlink
+from registry.services.blobs import blob_seen, blob_unlink
 from registry.storage import get_store
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -74,6 +74,8 @@ class BlobView(RegistryView):
     def head(self, request, name, digest):
         package = self.package(name)
         blob = selectors.blob_get(package=package, digest=digest)
+        # A pushing client skips uploading what HEAD finds: keep gc off it for a while.
+        blob_seen(package=package, blob=blob)
         response = HttpResponse(status=200, content_type="application/octet-stream")
         response["Content-Length"] = str(blob.size)
         for header, value in blob_headers(blob).items():

@@ -1,6 +1,9 @@
 """Writes on blobs: link into a package, mount, store monolithically, delete."""
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from registry.models import Blob, Package, PackageBlob
 from registry.oci.digests import parse_digest
@@ -27,12 +30,28 @@ def blob_record(*, digest: str, size: int, storage_key: str = "") -> Blob:
 
 
 def blob_link(*, package: Package, blob: Blob) -> None:
-    """Make blob visible in package (idempotent)."""
+    """Make blob visible in package (idempotent; linking it again counts as seeing it)."""
     try:
         with transaction.atomic():
-            PackageBlob.objects.get_or_create(package=package, blob=blob)
+            _, created = PackageBlob.objects.get_or_create(package=package, blob=blob)
     except IntegrityError:
-        pass
+        created = True  # a concurrent request linked it just now
+    if not created:
+        blob_seen(package=package, blob=blob)
+
+
+# How stale seen_at may be before a HEAD writes it again: far below gc's grace period.
+SEEN_RESOLUTION = timedelta(minutes=10)
+
+
+def blob_seen(*, package: Package, blob: Blob) -> None:
+    """Record that a client learned blob is in package (and may skip uploading it).
+
+    gc keeps blobs seen within its grace period, so one a push skipped after a HEAD is still
+    there when its manifest arrives, however old and unreferenced it was.
+    """
+    now = timezone.now()
+    PackageBlob.objects.filter(package=package, blob=blob, seen_at__lt=now - SEEN_RESOLUTION).update(seen_at=now)
 
 
 def blob_store_monolithic(*, package: Package, digest: str, stream, length: int | None) -> Blob:

@@ -41,10 +41,10 @@ class GcReport:
 
 
 def unreferenced_blobs(*, before: datetime):
-    """Return blobs no manifest names, created and last linked to a package before `before`."""
+    """Return blobs no manifest names, created, linked and last seen (HEAD) in a package before `before`."""
     named = ManifestReference.objects.filter(kind=ManifestReference.Kind.BLOB, digest=OuterRef("digest"))
     configs = Manifest.objects.filter(config_digest=OuterRef("digest"))
-    fresh_links = PackageBlob.objects.filter(blob=OuterRef("pk"), created_at__gte=before)
+    fresh_links = PackageBlob.objects.filter(blob=OuterRef("pk"), seen_at__gte=before)
     return (Blob.objects.filter(created_at__lt=before)
             .exclude(Exists(named)).exclude(Exists(configs)).exclude(Exists(fresh_links))
             .order_by("created_at", "pk"))

@@ -24,7 +24,7 @@ def gc(*args: str) -> str:
 def age_everything(by: timedelta) -> None:
     then = timezone.now() - by
     Blob.objects.update(created_at=then)
-    PackageBlob.objects.update(created_at=then)
+    PackageBlob.objects.update(created_at=then, seen_at=then)
 
 
 def test_gc_purges_versions_and_packages_deleted_over_30_days_ago(api):

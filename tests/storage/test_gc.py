@@ -29,7 +29,7 @@ def backend(request, settings):
 def age(digest: str, by: timedelta) -> None:
     """Make a blob and its links look older than they are."""
     Blob.objects.filter(digest=digest).update(created_at=timezone.now() - by)
-    PackageBlob.objects.filter(blob__digest=digest).update(created_at=timezone.now() - by)
+    PackageBlob.objects.filter(blob__digest=digest).update(created_at=timezone.now() - by, seen_at=timezone.now() - by)
 
 
 def stored(digest: str) -> bool:
@@ -78,6 +78,30 @@ def test_a_recently_mounted_old_blob_is_kept(api, backend):
     assert response.status_code == 201, body(response)
     gc()
     assert stored(orphan)
+
+
+def test_an_old_blob_a_push_skipped_after_a_head_is_kept(api, backend):
+    # docker HEADs each layer and skips uploading those that exist; its manifest comes later.
+    skipped = push_blob(api, b"old and unreferenced, but a pusher was just told it exists")
+    forgotten = push_blob(api, b"old and unreferenced, and nobody asked")
+    age(skipped, 2 * DAY)
+    age(forgotten, 2 * DAY)
+    assert request(api, "HEAD", f"/v2/{REPO}/blobs/{skipped}").status_code == 200
+    gc()
+    assert stored(skipped)
+    assert not stored(forgotten)
+    # Seen once; a day and more later, with no manifest naming it, it goes.
+    age(skipped, 2 * DAY)
+    gc()
+    assert not stored(skipped)
+
+
+def test_pushing_an_old_blob_again_keeps_it(api, backend):
+    again = push_blob(api, b"pushed again by a client that didn't HEAD first")
+    age(again, 2 * DAY)
+    assert push_blob(api, b"pushed again by a client that didn't HEAD first") == again
+    gc()
+    assert stored(again)
 
 
 def test_dry_run_prints_sizes_and_removes_nothing(api, backend):

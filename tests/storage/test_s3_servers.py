@@ -174,7 +174,8 @@ def backdate(server: BerthServer, digest: str) -> None:
 
     with psycopg2.connect(server.env["DATABASE_URL"]) as connection, connection.cursor() as cursor:
         cursor.execute("UPDATE registry_blob SET created_at = now() - interval '2 days' WHERE digest = %s", [digest])
-        cursor.execute("UPDATE registry_packageblob SET created_at = now() - interval '2 days' "
+        cursor.execute("UPDATE registry_packageblob SET created_at = now() - interval '2 days', "
+                       "seen_at = now() - interval '2 days' "
                        "WHERE blob_id = (SELECT id FROM registry_blob WHERE digest = %s)", [digest])
 
 

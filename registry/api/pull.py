@@ -6,9 +6,10 @@ Django's WSGI application (config/wsgi.py), answers the common case itself: a va
 token granting pull on the repository, its personal access token still usable (read again on
 every request, so revocation works at once), and a package the caller owns or that is public.
 One SQL statement reads the token, its user, the package, who holds its namespace and the
-manifest; accounts.access.refusal() decides as it does for every request; a GET is then
-counted in one more statement (registry.services.downloads). The answer carries the headers
-SecurityMiddleware and XFrameOptionsMiddleware give every answer.
+manifest, and on PostgreSQL counts a GET too (registry.services.downloads); accounts.access.
+refusal() decides as it does for every request, and a count made in advance of a request left
+to the full stack is taken back. The answer carries the headers SecurityMiddleware and
+XFrameOptionsMiddleware give every answer.
 
 Anything else (no token, a refusal, a missing manifest, an organization's package, a token
 whose last use is due to be recorded) goes on to the full stack, which answers exactly as it

@@ -17,6 +17,7 @@ from registry.oci.digests import parse_digest
 from registry.oci.errors import BlobUploadInvalid, BlobUploadUnknown, RangeInvalid
 from registry.services.blobs import blob_link, blob_record
 from registry.storage import get_store
+from registry.storage.base import UploadBusy
 
 CONTENT_RANGE_RE = re.compile(r"^(?:bytes[ =])?(\d+)-(\d+)(?:/(\d+|\*))?$")
 
@@ -55,6 +56,11 @@ def parse_content_range(value: str) -> tuple[int, int]:
     return start, end
 
 
+def _changed_meanwhile(upload: Upload) -> RangeInvalid:
+    return RangeInvalid("another request changed this upload at the same time; check its status",
+                        headers=range_headers(upload))
+
+
 def upload_append(*, upload: Upload, stream, length: int | None, content_range: str | None) -> Upload:
     """Append a chunk; out-of-order Content-Range raises 416 with the current Range."""
     if content_range:
@@ -73,16 +79,18 @@ def upload_append(*, upload: Upload, stream, length: int | None, content_range: 
             )
         if length is None:
             length = end - start + 1
-    offset, state = get_store().append(
-        str(upload.id), upload.offset, upload.storage_state, stream, length=length
-    )
+    try:
+        offset, state = get_store().append(
+            str(upload.id), upload.offset, upload.storage_state, stream, length=length
+        )
+    except UploadBusy:
+        raise _changed_meanwhile(upload) from None
     # Only the worker whose offset is still current may advance the session.
     updated = Upload.objects.filter(id=upload.id, offset=upload.offset).update(
         offset=offset, storage_state=state, updated_at=timezone.now()
     )
     if not updated:
-        raise RangeInvalid("another request changed this upload at the same time; check its status",
-                           headers=range_headers(upload))
+        raise _changed_meanwhile(upload)
     upload.offset, upload.storage_state = offset, state
     return upload
 
@@ -96,6 +104,8 @@ def upload_finish(*, upload: Upload, digest: str, stream, length: int | None,
     store = get_store()
     try:
         key = store.finish(str(upload.id), upload.offset, upload.storage_state, parsed)
+    except UploadBusy:
+        raise _changed_meanwhile(upload) from None  # the upload is fine: keep it
     except Exception:
         upload_cancel(upload=upload)
         raise

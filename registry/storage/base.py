@@ -116,6 +116,10 @@ def _too_large() -> SizeInvalid:
     )
 
 
+class UploadBusy(Exception):
+    """Another request is writing the same upload right now (a client sent two at once)."""
+
+
 @dataclass(frozen=True)
 class StoredItem:
     """Something sweep() found in the store: a blob, an upload piece or an unfinished upload."""

@@ -4,6 +4,7 @@ Blobs are content-addressed files (`blobs/sha256/ab/abcdef...`); an upload is on
 `uploads/` that is renamed into place once its digest is verified.
 """
 
+import fcntl
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from django.conf import settings
 
 from registry.oci.digests import new_hasher
 from registry.oci.errors import DigestInvalid
-from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, copy_stream
+from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, UploadBusy, copy_stream
 
 
 class FilesystemBlobStore(BlobStore):
@@ -48,35 +49,45 @@ class FilesystemBlobStore(BlobStore):
                     remaining -= len(data)
         return hasher
 
+    @staticmethod
+    def _lock(fd: int) -> None:
+        # Two PATCHes of one upload at once would interleave their bytes in the one file while
+        # the hash cache kept one request's hash: a blob could then be published under a digest
+        # its bytes don't have. One writer at a time; the other is told to check the status.
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UploadBusy() from None
+
     def append(self, upload_id, offset, state, stream, *, length):
         room = settings.BERTH_MAX_LAYER_SIZE - offset
-        hasher = self._hasher_at(upload_id, offset)
         path = self.upload_path(upload_id)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
         with os.fdopen(fd, "wb", buffering=0) as out:
+            self._lock(fd)
+            hasher = self._hasher_at(upload_id, offset)
             # Bytes past offset belong to a PATCH that failed half way: drop them. Only then: on
             # ext4 a truncate to zero makes close() start writing the whole file back (auto_da_alloc).
             if os.fstat(fd).st_size != offset:
                 out.truncate(offset)
             out.seek(offset)
             copied = copy_stream(stream, out, hasher, length=length, room=room)
-        self.hashes.put(f"{upload_id}:sha256", offset + copied, hasher)
+            self.hashes.put(f"{upload_id}:sha256", offset + copied, hasher)
         return offset + copied, state
 
     def finish(self, upload_id, offset, state, digest):
         path = self.upload_path(upload_id)
-        if not path.exists():
-            path.touch()
-        hasher = self._hasher_at(upload_id, offset, digest.algorithm)
-        self.check_digest(hasher, digest)
-        with open(path, "r+b") as f:
+        with open(path, "ab") as f:
+            self._lock(f.fileno())
+            hasher = self._hasher_at(upload_id, offset, digest.algorithm)
+            self.check_digest(hasher, digest)
             f.truncate(offset)
-        target = self.blob_path(str(digest))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            path.unlink()
-        else:
-            os.replace(path, target)
+            target = self.blob_path(str(digest))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                path.unlink()
+            else:
+                os.replace(path, target)
         return ""
 
     def discard(self, upload_id, state):

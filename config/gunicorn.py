@@ -9,7 +9,7 @@ bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 # Threaded workers keep one long upload from blocking other requests. Two processes per CPU
 # this process may run on: Python runs one thread at a time per process, and with only one
 # per CPU, a worker that happens to hold most keep-alive connections leaves a CPU idle.
-worker_class = "gthread"
+worker_class = "config.workers.ThreadWorker"  # gthread, accepting only with a thread free
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * len(os.sched_getaffinity(0))))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A 10 GB layer takes minutes: the timeout covers the 10-minute upload window.

@@ -68,11 +68,11 @@ class Credentials:
     password: str
 
 
-def start_berth(tmp_path_factory, **env) -> BerthServer:
+def start_berth(tmp_path_factory, *, workers: int = 2, threads: int = 4, **env) -> BerthServer:
     """Start Berth under gunicorn on a fresh database; the caller stops it."""
     database = create_database(f"berth_live_{next(_databases)}")
     data_dir = tmp_path_factory.mktemp("berth-live")
-    return BerthServer(database_url=database, data_dir=data_dir, env=env).start()
+    return BerthServer(database_url=database, data_dir=data_dir, env=env, workers=workers, threads=threads).start()
 
 
 @pytest.fixture(scope="session")

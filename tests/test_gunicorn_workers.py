@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import _databases
-from tests.pgplugin import create_database
+from tests.conftest import start_berth
 from tests.servers import BerthServer, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -40,8 +39,7 @@ def holders(server: BerthServer) -> collections.Counter:
 
 
 def test_a_burst_of_connections_is_spread_over_the_workers(tmp_path_factory):
-    server = BerthServer(database_url=create_database(f"berth_live_{next(_databases)}"),
-                         data_dir=tmp_path_factory.mktemp("berth-workers"), workers=2, threads=2).start()
+    server = start_berth(tmp_path_factory, workers=2, threads=2)
     clients = []
     try:
         wait_until(lambda: len(worker_pids(server)) == 2, timeout=30, what="two workers")

@@ -8,6 +8,7 @@ from django.test import Client
 
 from accounts.services import token_create, user_create
 from tests.conftest import basic_auth
+from tests.registry.helpers import push_image
 
 ALL_SCOPES = ["read:packages", "write:packages", "delete:packages"]
 
@@ -29,6 +30,19 @@ def client_for(db):
         client.token = token
         return client
     return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def alice_client(alice, client_for):
+    """alice's client (all scopes), after pushing alice/app:1; .digest is that manifest's digest."""
+    client = client_for(alice)
+    client.digest, _ = push_image(client, "1", name="alice/app")
+    return client
 
 
 @pytest.fixture

@@ -18,18 +18,6 @@ from tests.registry.helpers import push_image
 
 pytestmark = pytest.mark.django_db
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def alice_client(alice, client_for):
-    client = client_for(alice)
-    client.digest, _ = push_image(client, "1", name="alice/app")
-    return client
-
-
 def bearer(client, scope="repository:alice/app:pull") -> str:
     response = get_token(client, scope)
     assert response.status_code == 200, response.content

@@ -19,18 +19,6 @@ pytestmark = pytest.mark.django_db
 CHALLENGE = re.compile(r'^Bearer realm="([^"]+)",service="([^"]+)"(?:,scope="([^"]+)")?')
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def alice_client(alice, client_for):
-    client = client_for(alice)
-    push_image(client, "1", name="alice/app")
-    return client
-
-
 def bearer(response) -> str:
     return f"Bearer {response.json()['token']}"
 

@@ -10,7 +10,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from accounts import registry_tokens, throttling, tokens
-from accounts.models import PersonalAccessToken
+from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.registry_tokens import RegistryGrant
 
 PUSH_ACTIONS = {"pull": "pull", "push": "pull,push", "delete": "delete"}
@@ -60,19 +60,27 @@ def basic_credentials(request) -> tuple[str, str] | None:
 
 
 def verify_basic(request, username: str, password: str) -> PersonalAccessToken:
-    """Return the token a Basic login names, throttling failures; raise LoginThrottled or InvalidToken."""
+    """Return the token a Basic login names; raise InvalidToken, or LoginThrottled past the address's limit.
+
+    The token is looked up before any throttle: a valid one is always accepted, so no one can
+    lock its holder out by sending wrong passwords or tokens under that username.
+    """
     address = throttling.client_address(request)
-    throttling.check(username=username, address=address)
     try:
-        pat = tokens.authenticate(username, password)
+        return tokens.authenticate(username, password)
     except tokens.InvalidToken as e:
-        throttling.record_failure(username=username, address=address)
+        token_failed(address=address, username=username)
         if not tokens.looks_like_token(password):
             create = request.build_absolute_uri(reverse("accounts:token-new")) + "?scopes=write:packages"
             raise tokens.InvalidToken(f"{e}: sign in with a personal access token as the password "
                                       f"(create one at {create})")
         raise
-    return pat
+
+
+def token_failed(*, address: str | None, username: str) -> None:
+    """Count an invalid token from address; raise LoginThrottled if address already sent too many."""
+    throttling.check_token(address=address)
+    throttling.record_failure(kind=FailedLogin.Kind.TOKEN, username=username, address=address)
 
 
 class RegistryTokenAuthentication(BaseAuthentication):

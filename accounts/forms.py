@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts import throttling
-from accounts.models import Membership, Scope
+from accounts.models import FailedLogin, Membership, Scope
 from accounts.names import MAX_NAMESPACE_LENGTH, validate_namespace_name
 from accounts.services import user_create
 
@@ -48,7 +48,7 @@ class SignUpForm(UserCreationForm):
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's sign-in form, refusing to check passwords while an address guesses too often."""
+    """Django's sign-in form, refusing to check passwords while a username or an address guesses too often."""
 
     throttled_for: int | None = None
 
@@ -56,7 +56,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         address = throttling.client_address(self.request)
         try:
-            throttling.check(username=username, address=address)
+            throttling.check_password(username=username, address=address)
         except throttling.LoginThrottled as e:
             self.throttled_for = e.retry_after
             raise ValidationError(f"Too many failed sign-ins. Try again in {e.retry_after} seconds.",
@@ -64,9 +64,9 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         try:
             cleaned = super().clean()
         except ValidationError:
-            throttling.record_failure(username=username, address=address)
+            throttling.record_failure(kind=FailedLogin.Kind.PASSWORD, username=username, address=address)
             raise
-        throttling.clear(username=username, address=address)
+        throttling.clear_password(username=username, address=address)
         return cleaned
 
 

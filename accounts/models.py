@@ -162,9 +162,16 @@ class PackagePermission(models.Model):
 class FailedLogin(models.Model):
     """One refused sign-in, kept for a while to throttle guessing across every worker."""
 
+    class Kind(models.TextChoices):
+        # A password on the sign-in page, or a token (personal access or refresh) at /token or /v2/:
+        # each kind is throttled on its own, so mistyped passwords never refuse a valid token.
+        PASSWORD = "password", "Password"
+        TOKEN = "token", "Token"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PASSWORD)
     username = models.CharField(max_length=150)
     address = models.GenericIPAddressField(null=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
-        indexes = [models.Index(fields=["address", "created_at"], name="failed_login_address")]
+        indexes = [models.Index(fields=["kind", "address", "created_at"], name="failed_login_kind_address")]

@@ -144,9 +144,12 @@ LOGGING = {
 BERTH_ALLOW_SIGNUP = env.bool("BERTH_ALLOW_SIGNUP", default=True)
 # Registry tokens live at least BERTH_UPLOAD_TIMEOUT plus a margin, so long pushes finish.
 BERTH_REGISTRY_TOKEN_LIFETIME = env.int("BERTH_REGISTRY_TOKEN_LIFETIME", default=3600)
+# Wrong passwords on the sign-in page count per (username, address) and per address; invalid tokens
+# at /token and /v2/ count per address. A valid token is never refused.
 BERTH_LOGIN_FAILURE_WINDOW = env.int("BERTH_LOGIN_FAILURE_WINDOW", default=900)
 BERTH_LOGIN_FAILURES_PER_USER = env.int("BERTH_LOGIN_FAILURES_PER_USER", default=10)
 BERTH_LOGIN_FAILURES_PER_ADDRESS = env.int("BERTH_LOGIN_FAILURES_PER_ADDRESS", default=100)
+BERTH_TOKEN_FAILURES_PER_ADDRESS = env.int("BERTH_TOKEN_FAILURES_PER_ADDRESS", default=100)
 # Behind a TLS-terminating reverse proxy: the /token realm docker follows must say https://, and
 # failed sign-ins are counted per client address from X-Forwarded-For, not per proxy address.
 BERTH_TRUST_PROXY_HEADERS = env.bool("BERTH_TRUST_PROXY_HEADERS", default=False)

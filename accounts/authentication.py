@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from accounts import registry_tokens, throttling, tokens
+from accounts import refresh_tokens, registry_tokens, throttling, tokens
 from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.registry_tokens import RegistryGrant
 
@@ -75,6 +75,28 @@ def verify_basic(request, username: str, password: str) -> PersonalAccessToken:
             raise tokens.InvalidToken(f"{e}: sign in with a personal access token as the password "
                                       f"(create one at {create})")
         raise
+
+
+def verify_refresh(request, refresh_token: str, username: str = "") -> PersonalAccessToken:
+    """Return the still usable token a refresh token stands for; raise InvalidToken or LoginThrottled.
+
+    username, when the client sends one, must be the refresh token's owner.
+    """
+    address = throttling.client_address(request)
+    try:
+        try:
+            grant = refresh_tokens.verify(refresh_token)
+        except refresh_tokens.InvalidRefreshToken as e:
+            raise tokens.InvalidToken(str(e))
+        if username and username.lower() != grant.username.lower():
+            raise tokens.InvalidToken("this refresh token belongs to another user")
+        pat = tokens.get_active(grant.pat_id)
+        if pat.user.get_username().lower() != grant.username.lower():
+            raise tokens.InvalidToken("this refresh token belongs to another user")
+    except tokens.InvalidToken:
+        token_failed(address=address, username=username)
+        raise
+    return pat
 
 
 def token_failed(*, address: str | None, username: str) -> None:

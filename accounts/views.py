@@ -13,16 +13,18 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 
-from accounts import access, registry_tokens, selectors, throttling, tokens
-from accounts.authentication import basic_credentials, verify_basic
+from accounts import access, refresh_tokens, registry_tokens, selectors, throttling, tokens
+from accounts.authentication import basic_credentials, verify_basic, verify_refresh
 from accounts.forms import SignUpForm, ThrottledAuthenticationForm, TokenForm
 from accounts.models import PersonalAccessToken, Scope
 from accounts.services import token_create, token_revoke
 from registry.api.errors import error_response
-from registry.oci.errors import OCIError, TooManyRequests, Unauthorized
+from registry.oci.errors import OCIError, TooManyRequests, Unauthorized, Unsupported
 from registry.oci.names import validate_name
 
 
@@ -46,38 +48,108 @@ def parse_scopes(values: list[str]) -> dict[str, set[str]]:
     return wanted
 
 
-class TokenView(View):
-    """GET /token: the token service docker follows from a 401's Bearer challenge.
+def format_scope(granted: dict[str, set[str]]) -> str:
+    """Return a grant as the OAuth2 form's space-separated scope list."""
+    return " ".join(f"repository:{name}:{','.join(sorted(actions))}" for name, actions in sorted(granted.items()))
 
-    With Basic USERNAME:PERSONAL_ACCESS_TOKEN the token grants what was asked, what the
-    token's scopes allow and what the person may do; without credentials it grants public
-    pulls. A refused action is left out of the grant; wrong credentials are 401.
+
+def issue_token(pat: PersonalAccessToken | None, scope_values: list[str]) -> tuple[dict, dict[str, set[str]]]:
+    """Return the /token answer granting scope_values as far as pat's scopes and its owner allow, and the grant.
+
+    Without pat the grant is public pulls only.
+    """
+    user = pat.user if pat is not None else AnonymousUser()
+    scopes = tokens.scope_actions(pat.scopes) if pat is not None else {"pull"}
+    granted = access.grant(user, scopes, parse_scopes(scope_values))
+    token, expires_in, issued_at = registry_tokens.issue(
+        username=user.get_username(), user_id=user.pk, pat_id=pat.pk if pat else None, access=granted)
+    return {
+        "token": token,
+        "access_token": token,
+        "expires_in": expires_in,
+        "issued_at": datetime.fromtimestamp(issued_at, UTC).isoformat().replace("+00:00", "Z"),
+    }, granted
+
+
+def refusal(exc: Exception) -> OCIError:
+    """Return the registry error a failed sign-in at /token answers with."""
+    if isinstance(exc, throttling.LoginThrottled):
+        return TooManyRequests(str(exc), headers={"Retry-After": str(exc.retry_after)})
+    message = str(exc.detail) if isinstance(exc, exceptions.AuthenticationFailed) else str(exc)
+    return Unauthorized(message, headers={"WWW-Authenticate": 'Basic realm="Berth"'})
+
+
+class InvalidGrantRequest(Exception):
+    """The OAuth2 form lacks a field or names a grant Berth doesn't have; error is RFC 6749's code for it."""
+
+    def __init__(self, error: str, message: str):
+        self.error = error
+        super().__init__(message)
+
+
+def form_credentials(request, form) -> PersonalAccessToken:
+    """Return the personal access token the OAuth2 form signs in with, by password or refresh token.
+
+    Raise InvalidGrantRequest, or what verify_basic and verify_refresh raise.
+    """
+    grant_type = form.get("grant_type", "")
+    if grant_type == "password":
+        if not form.get("username") or not form.get("password"):
+            raise InvalidGrantRequest("invalid_request", "grant_type=password needs username and password")
+        return verify_basic(request, form["username"], form["password"])
+    if grant_type == "refresh_token":
+        if not form.get("refresh_token"):
+            raise InvalidGrantRequest("invalid_request", "grant_type=refresh_token needs refresh_token")
+        return verify_refresh(request, form["refresh_token"], form.get("username", ""))
+    if not grant_type:
+        raise InvalidGrantRequest("invalid_request", "grant_type is missing; use password or refresh_token")
+    raise InvalidGrantRequest("unsupported_grant_type",
+                              f"grant_type {grant_type[:40]!r} is not supported; use password or refresh_token")
+
+
+# The OAuth2 error code each refusal of the POST form carries beside the registry's own.
+OAUTH_ERRORS = {401: "invalid_grant", 429: "slow_down"}
+SIGN_IN_FAILURES = (exceptions.AuthenticationFailed, tokens.InvalidToken, throttling.LoginThrottled)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class TokenView(View):
+    """GET and POST /token: the token service registry clients follow from a 401's Bearer challenge.
+
+    GET (docker, podman) signs in with Basic USERNAME:PERSONAL_ACCESS_TOKEN, or without credentials
+    for public pulls. POST is the OAuth2 form containerd sends first: grant_type=password with the
+    same username and personal access token, or grant_type=refresh_token with a refresh token
+    handed out by an earlier POST with access_type=offline. Either way the token grants what was
+    asked, what the personal access token's scopes allow and what the person may do; a refused
+    action is left out of the grant; wrong credentials are 401. Registry clients send no cookies
+    and no CSRF token, and this view reads and sets no session.
     """
 
     def get(self, request):
         try:
             credentials = basic_credentials(request)
             pat = verify_basic(request, *credentials) if credentials else None
-        except exceptions.AuthenticationFailed as e:
-            return self.refuse(request, str(e.detail))
-        except tokens.InvalidToken as e:
-            return self.refuse(request, str(e))
-        except throttling.LoginThrottled as e:
-            return error_response(TooManyRequests(str(e), headers={"Retry-After": str(e.retry_after)}))
-        user = pat.user if pat is not None else AnonymousUser()
-        scopes = tokens.scope_actions(pat.scopes) if pat is not None else {"pull"}
-        granted = access.grant(user, scopes, parse_scopes(request.GET.getlist("scope")))
-        token, expires_in, issued_at = registry_tokens.issue(
-            username=user.get_username(), user_id=user.pk, pat_id=pat.pk if pat else None, access=granted)
-        return JsonResponse({
-            "token": token,
-            "access_token": token,
-            "expires_in": expires_in,
-            "issued_at": datetime.fromtimestamp(issued_at, UTC).isoformat().replace("+00:00", "Z"),
-        })
+        except SIGN_IN_FAILURES as e:
+            return error_response(refusal(e))
+        document, _ = issue_token(pat, request.GET.getlist("scope"))
+        return JsonResponse(document)
 
-    def refuse(self, request, message: str):
-        return error_response(Unauthorized(message, headers={"WWW-Authenticate": 'Basic realm="Berth"'}))
+    def post(self, request):
+        form = request.POST
+        try:
+            pat = form_credentials(request, form)
+        except InvalidGrantRequest as e:
+            return error_response(Unsupported(str(e), status=400), error=e.error, error_description=str(e))
+        except SIGN_IN_FAILURES as e:
+            error = refusal(e)
+            return error_response(error, error=OAUTH_ERRORS[error.status], error_description=error.message)
+        document, granted = issue_token(pat, form.getlist("scope"))
+        document["scope"] = format_scope(granted)
+        if form.get("access_type") == "offline":
+            # Exchanging a refresh token answers with the same one (the OAuth2 form of the token spec).
+            document["refresh_token"] = (form["refresh_token"] if form["grant_type"] == "refresh_token"
+                                         else refresh_tokens.issue(pat=pat))
+        return JsonResponse(document)
 
 
 class SignUpView(View):

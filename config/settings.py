@@ -144,6 +144,9 @@ LOGGING = {
 BERTH_ALLOW_SIGNUP = env.bool("BERTH_ALLOW_SIGNUP", default=True)
 # Registry tokens live at least BERTH_UPLOAD_TIMEOUT plus a margin, so long pushes finish.
 BERTH_REGISTRY_TOKEN_LIFETIME = env.int("BERTH_REGISTRY_TOKEN_LIFETIME", default=3600)
+# Refresh tokens (the OAuth2 POST form of /token, access_type=offline) live this long, never past
+# their personal access token's expiry; each exchange re-checks that personal access token.
+BERTH_REFRESH_TOKEN_LIFETIME = env.int("BERTH_REFRESH_TOKEN_LIFETIME", default=30 * 24 * 3600)
 # Wrong passwords on the sign-in page count per (username, address) and per address; invalid tokens
 # at /token and /v2/ count per address. A valid token is never refused.
 BERTH_LOGIN_FAILURE_WINDOW = env.int("BERTH_LOGIN_FAILURE_WINDOW", default=900)

@@ -10,8 +10,9 @@ from registry.oci import errors as oci
 logger = logging.getLogger(__name__)
 
 
-def error_response(exc: oci.OCIError) -> JsonResponse:
-    response = JsonResponse({"errors": [exc.as_dict()]}, status=exc.status)
+def error_response(exc: oci.OCIError, **fields) -> JsonResponse:
+    """Return the spec's error document for exc, with fields beside it (the OAuth2 token form adds its own)."""
+    response = JsonResponse({"errors": [exc.as_dict()], **fields}, status=exc.status)
     for header, value in exc.headers.items():
         response[header] = value
     return response

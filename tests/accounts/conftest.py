@@ -1,6 +1,7 @@
 """Fixtures for the accounts tests: people, their tokens, and clients that sign in with them."""
 
 import json
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -56,6 +57,12 @@ def get_token(client: Client, *scopes: str, auth: str | None = None, **headers):
     if auth is not None:
         headers["HTTP_AUTHORIZATION"] = auth
     return client.get(f"/token?{query}", **headers)
+
+
+def post_token(client: Client, **fields):
+    """POST the OAuth2 form to /token as containerd does (urlencoded; a list value repeats its field)."""
+    return client.post("/token", urlencode(fields, doseq=True),
+                       content_type="application/x-www-form-urlencoded; charset=utf-8")
 
 
 def granted(response) -> dict[str, list[str]]:

@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts import throttling
 from accounts.models import FailedLogin
-from tests.accounts.conftest import errors, get_token
+from tests.accounts.conftest import errors, get_token, post_token
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,7 @@ def test_a_valid_token_is_accepted_while_its_address_is_throttled(hana):
     # Nothing to guess in 238 random bits: the right token is never refused.
     assert get_token(anonymous, auth=basic_auth("hana", hana.token)).status_code == 200
     assert anonymous.get("/v2/", HTTP_AUTHORIZATION=basic_auth("hana", hana.token)).status_code == 200
+    assert post_token(anonymous, grant_type="password", username="hana", password=hana.token).status_code == 200
 
 
 def test_v2_basic_auth_is_throttled_too(hana):
@@ -83,6 +84,7 @@ def test_failed_web_sign_ins_never_refuse_a_valid_token(hana):
     assert sign_in(client, "hana", PASSWORD).status_code == 429
     # The issue: these were refused for 15 minutes from the address someone mistyped passwords at.
     assert get_token(client, auth=basic_auth("hana", hana.token)).status_code == 200
+    assert post_token(client, grant_type="password", username="hana", password=hana.token).status_code == 200
     assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth("hana", hana.token)).status_code == 200
     # Nor do they count against invalid tokens.
     assert get_token(client, auth=basic_auth("hana", "wrong")).status_code == 401

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts import access
 from accounts.models import Namespace, PackagePermission
 from registry.models import Manifest, ManifestReference, Package, Tag, Visibility
-from registry.services.trash import RETENTION
+from registry.services.trash import RESTORE_WINDOW
 
 # Fields every version list needs; the raw bytes are read only on a version's own page.
 LIST_FIELDS = ("id", "package_id", "digest", "media_type", "artifact_type", "size", "pushed_at", "subject_digest",
@@ -42,7 +42,7 @@ def is_owner_admin(request, owner: str) -> bool:
 
 def deleted_packages(*, request, owner: str) -> list[Package]:
     """Return owner's packages deleted within the restore window that the visitor administers."""
-    since = timezone.now() - RETENTION
+    since = timezone.now() - RESTORE_WINDOW
     packages = Package.all_objects.filter(namespace=owner, deleted_at__gte=since).order_by("-deleted_at")
     return [p for p in packages if may_restore(request, p)]
 
@@ -73,7 +73,7 @@ def version_rows(*, package: Package) -> tuple[list[Manifest], list[tuple[int, s
 
 def deleted_versions(*, package: Package) -> list[Manifest]:
     """Return package's versions deleted within the restore window, most recently deleted first."""
-    since = timezone.now() - RETENTION
+    since = timezone.now() - RESTORE_WINDOW
     return list(Manifest.objects.filter(package=package, deleted_at__gte=since).only(*LIST_FIELDS)
                 .order_by("-deleted_at", "-id"))
 

@@ -23,7 +23,7 @@ from registry.oci.errors import OCIError
 from registry.oci.names import validate_name
 from registry.services import trash
 from registry.services.downloads import download_fold
-from registry.services.trash import RETENTION, RestoreRefused, restorable_until
+from registry.services.trash import RESTORE_WINDOW, TrashRefused, restorable_until
 
 RECENT_VERSIONS = 5
 PAGE_SIZE = 50
@@ -163,7 +163,7 @@ class SettingsView(PackageMixin, View):
         deleted = [(m, restorable_until(m.deleted_at)) for m in selectors.deleted_versions(package=package)]
         context = {**_common(request, package), "visibilities": Visibility.choices,
                    "roles": PackagePermission.Role.choices, "grants": selectors.grants(package=package),
-                   "deleted": deleted, "retention_days": RETENTION.days}
+                   "deleted": deleted, "restore_days": RESTORE_WINDOW.days}
         return render(request, "packages_ui/settings.html", context)
 
 
@@ -177,7 +177,7 @@ class SettingsActionView(PackageMixin, View):
             raise Http404("no such setting")
         try:
             target = handler(request, package)
-        except (ValidationError, RestoreRefused) as e:
+        except (ValidationError, TrashRefused) as e:
             messages.error(request, " ".join(e.messages) if isinstance(e, ValidationError) else str(e))
             return redirect(page_url("packages_ui:settings", package))
         return redirect(target or page_url("packages_ui:settings", package))
@@ -211,7 +211,7 @@ class SettingsActionView(PackageMixin, View):
         self._confirmed(request, package, "delete it")
         trash.package_soft_delete(package=package)
         messages.success(request, f"{package.name} was deleted. You can restore it from "
-                                  f"{package.namespace}'s packages for {RETENTION.days} days.")
+                                  f"{package.namespace}'s packages for {RESTORE_WINDOW.days} days.")
         return reverse("packages_ui:owner", kwargs={"owner": package.namespace})
 
 
@@ -224,7 +224,7 @@ class PackageRestoreView(View):
             raise Http404("no such deleted package")
         try:
             trash.package_restore(package=package)
-        except RestoreRefused as e:
+        except TrashRefused as e:
             messages.error(request, str(e))
             return redirect("packages_ui:owner", owner=owner)
         messages.success(request, f"{package.name} was restored.")
@@ -244,12 +244,12 @@ class VersionActionView(PackageMixin, View):
                 gone = trash.version_soft_delete(manifest=manifest)
                 if gone:
                     messages.success(request, f"Deleted {_count(gone)} of {package.name}. You can restore "
-                                              f"it on the settings page for {RETENTION.days} days.")
+                                              f"it on the settings page for {RESTORE_WINDOW.days} days.")
                 return redirect(page_url("packages_ui:versions", package))
             back = trash.version_restore(manifest=manifest)
             if back:
                 messages.success(request, f"Restored {_count(back)} of {package.name}.")
-        except RestoreRefused as e:
+        except TrashRefused as e:
             messages.error(request, str(e))
         return redirect(page_url("packages_ui:settings", package))
 

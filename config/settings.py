@@ -121,17 +121,8 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(BERTH_DATA_DIR / "static"))
 # request.body, so this limit only guards form and manifest bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = BERTH_MAX_MANIFEST_SIZE + 1024
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.RegistryTokenAuthentication",
-        "accounts.authentication.PersonalAccessTokenAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": [],
-    "DEFAULT_PARSER_CLASSES": [],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-}
+# The distribution API configures DRF on its own base view (registry/api/base.py: authentication,
+# errors); DRF's global defaults stay as DRF ships them for any other API.
 
 LOGGING = {
     "version": 1,

@@ -7,12 +7,32 @@ them on one CPU, one thread at a time under the GIL, while the other workers idl
 pulls ran at half speed in about one benchmark run in five. This worker stops accepting while
 all of its threads are busy, so the rest of a burst goes to workers that can serve it at once.
 Connections it already holds are served as before; keep-alive connections don't hold threads.
+
+It overrides three methods of gunicorn's gthread worker (pinned in requirements.txt). If a
+gunicorn upgrade drops any of them, this module says so in the log at import and Berth runs on
+the stock gthread worker instead of a subclass whose accounting would silently be wrong.
 """
+
+import logging
 
 from gunicorn.workers import gthread
 
+logger = logging.getLogger(__name__)
 
-class ThreadWorker(gthread.ThreadWorker):
+# What the subclass relies on: the methods it overrides and the attributes it reads.
+HOOKS = ("enqueue_req", "finish_request", "set_accept_enabled")
+ATTRIBUTES = ("nr_conns", "worker_connections")
+
+
+def missing_hooks(base: type = gthread.ThreadWorker) -> list[str]:
+    """Return the hooks of gunicorn's gthread worker this module needs and base lacks."""
+    missing = [name for name in HOOKS if not callable(getattr(base, name, None))]
+    init = getattr(base.__init__, "__code__", None)
+    names = set(init.co_names) if init is not None else set()
+    return missing + [name for name in ATTRIBUTES if name not in names]
+
+
+class BusyAwareThreadWorker(gthread.ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.busy = 0  # requests handed to the thread pool and not yet finished
@@ -32,3 +52,13 @@ class ThreadWorker(gthread.ThreadWorker):
         self.busy -= 1
         super().finish_request(conn, fs)
         self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
+
+
+_missing = missing_hooks()
+if _missing:
+    logger.warning("gunicorn %s's gthread worker lacks %s, which config/workers.py needs; running the stock "
+                   "gthread worker (connections may bunch up on one worker under bursts)",
+                   getattr(gthread, "__version__", "") or "(this version)", ", ".join(_missing))
+    ThreadWorker = gthread.ThreadWorker
+else:
+    ThreadWorker = BusyAwareThreadWorker

@@ -16,13 +16,14 @@ from django.views import View
 from accounts import access
 from accounts.models import PackagePermission
 from accounts.services import package_visibility_set
-from packages_ui import selectors
+from packages_ui import presentation, selectors
 from packages_ui.services import grant_by_name, grant_remove
 from registry.models import Manifest, Package, Visibility
 from registry.oci.errors import OCIError
 from registry.oci.names import validate_name
 from registry.services import trash
-from registry.services.trash import RETENTION, RestoreRefused, restorable_until
+from registry.services.downloads import download_fold
+from registry.services.trash import RESTORE_WINDOW, TrashRefused, restorable_until
 
 RECENT_VERSIONS = 5
 PAGE_SIZE = 50
@@ -38,25 +39,15 @@ def full_name(owner: str, name: str) -> str:
     return value
 
 
-def package_url(package: Package, suffix: str = "") -> str:
-    owner, _, name = package.name.partition("/")
-    url = reverse("packages_ui:package", kwargs={"owner": owner, "name": name})
-    return url + (f"/-/{suffix}" if suffix else "")
-
-
-def pull_reference(host: str, package: Package, version) -> str:
-    """Return HOST/OWNER/NAME:TAG (latest if it has it) or @DIGEST for a version."""
-    if version is None or "latest" in version.tags:
-        return f"{host}/{package.name}:latest"
-    if version.tags:
-        return f"{host}/{package.name}:{version.tags[0]}"
-    return f"{host}/{package.name}@{version.digest}"
+def page_url(route: str, package: Package) -> str:
+    """Return the URL of one of package's pages (packages_ui:settings, :versions...)."""
+    return reverse(route, kwargs={"owner": package.namespace, "name": package.image_name})
 
 
 def _listing_context(request, packages, query: str) -> dict:
+    # The listing shows download counts: fold the pulls counted since the last fold first.
+    download_fold(packages=packages.values("pk"))
     page = Paginator(packages, PAGE_SIZE).get_page(request.GET.get("page"))
-    for package in page:
-        package.url = package_url(package)
     return {"packages": page, "query": query, "host": request.get_host()}
 
 
@@ -79,7 +70,7 @@ class OwnerPackagesView(View):
         deleted = selectors.deleted_packages(request=request, owner=owner) if request.user.is_authenticated else []
         host = request.get_host()
         context = {**_listing_context(request, packages, query), "owner": owner, "is_admin": is_admin,
-                   "deleted": [(p, restorable_until(p.deleted_at), package_url(p, "restore")) for p in deleted],
+                   "deleted": [(p, restorable_until(p.deleted_at)) for p in deleted],
                    "login_command": f"docker login {host} -u {request.user.get_username()}",
                    "tag_command": f"docker tag IMAGE {host}/{owner}/IMAGE:latest",
                    "push_command": f"docker push {host}/{owner}/IMAGE:latest"}
@@ -97,7 +88,14 @@ class PackageMixin:
         package = selectors.package_for_page(request=request, name=full_name(owner, name))
         if package is None:
             raise Http404("no such package")
+        if request.method == "GET":
+            # Its pages show download counts: fold the pulls counted since the last fold, then read again.
+            download_fold(packages=[package.pk])
+            package.refresh_from_db(fields=["downloads"])
         return package
+
+    def top_level(self, package: Package) -> list[presentation.Version]:
+        return presentation.version_tree(*selectors.version_rows(package=package))
 
     def get_admin_package(self, request, owner, name) -> Package:
         package = self.get_package(request, owner, name)
@@ -115,24 +113,22 @@ class PackageMixin:
 
 
 def _common(request, package: Package) -> dict:
-    return {"package": package, "host": request.get_host(), "can_admin": access.can_admin(request, package.name),
-            "package_url": package_url(package), "versions_url": package_url(package, "versions"),
-            "settings_url": package_url(package, "settings")}
+    return {"package": package, "host": request.get_host(), "can_admin": access.can_admin(request, package.name)}
 
 
 class PackageView(PackageMixin, View):
     def get(self, request, owner, name):
         package = self.get_package(request, owner, name)
-        top_level = selectors.versions(package=package)
-        newest = selectors.newest_version(top_level)
+        top_level = self.top_level(package)
+        newest = presentation.newest_version(top_level)
         context = {
             **_common(request, package),
-            "details": selectors.details(newest),
+            "details": presentation.details(newest),
             "newest": newest,
-            "pull": pull_reference(request.get_host(), package, newest),
+            "pull": presentation.pull_reference(request.get_host(), package, newest),
             "recent": [v for v in top_level if v.tags][:RECENT_VERSIONS],
             "version_count": len(top_level),
-            "last_published": selectors.last_published(top_level),
+            "last_published": presentation.last_published(top_level),
         }
         return render(request, "packages_ui/package.html", context)
 
@@ -140,7 +136,7 @@ class PackageView(PackageMixin, View):
 class VersionsView(PackageMixin, View):
     def get(self, request, owner, name):
         package = self.get_package(request, owner, name)
-        page = Paginator(selectors.versions(package=package), PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(self.top_level(package), PAGE_SIZE).get_page(request.GET.get("page"))
         context = {**_common(request, package), "versions": page}
         return render(request, "packages_ui/versions.html", context)
 
@@ -148,12 +144,12 @@ class VersionsView(PackageMixin, View):
 class VersionView(PackageMixin, View):
     def get(self, request, owner, name, digest):
         package = self.get_package(request, owner, name)
-        version = selectors.version_get(package=package, digest=digest)
+        top_level = self.top_level(package)
+        version = presentation.find_version(top_level, digest)
         if version is None:
             raise Http404("no such version")
-        document, layers, config = selectors.manifest_document(version.manifest)
-        parents = [v for v in selectors.versions(package=package)
-                   if any(c.digest == digest for c in v.children) or any(r.digest == digest for r in v.referrers)]
+        document, layers, config = presentation.manifest_document(selectors.manifest_raw(version.manifest))
+        parents = presentation.parents_of(top_level, digest)
         context = {**_common(request, package), "version": version, "document": document, "layers": layers,
                    "config": config, "parents": parents,
                    "pull": f"{request.get_host()}/{package.name}@{version.digest}",
@@ -167,7 +163,7 @@ class SettingsView(PackageMixin, View):
         deleted = [(m, restorable_until(m.deleted_at)) for m in selectors.deleted_versions(package=package)]
         context = {**_common(request, package), "visibilities": Visibility.choices,
                    "roles": PackagePermission.Role.choices, "grants": selectors.grants(package=package),
-                   "deleted": deleted, "retention_days": RETENTION.days}
+                   "deleted": deleted, "restore_days": RESTORE_WINDOW.days}
         return render(request, "packages_ui/settings.html", context)
 
 
@@ -181,10 +177,10 @@ class SettingsActionView(PackageMixin, View):
             raise Http404("no such setting")
         try:
             target = handler(request, package)
-        except (ValidationError, RestoreRefused) as e:
+        except (ValidationError, TrashRefused) as e:
             messages.error(request, " ".join(e.messages) if isinstance(e, ValidationError) else str(e))
-            return redirect(package_url(package, "settings"))
-        return redirect(target or package_url(package, "settings"))
+            return redirect(page_url("packages_ui:settings", package))
+        return redirect(target or page_url("packages_ui:settings", package))
 
     def _confirmed(self, request, package: Package, what: str) -> None:
         if request.POST.get("confirm", "").strip() != package.name:
@@ -215,7 +211,7 @@ class SettingsActionView(PackageMixin, View):
         self._confirmed(request, package, "delete it")
         trash.package_soft_delete(package=package)
         messages.success(request, f"{package.name} was deleted. You can restore it from "
-                                  f"{package.namespace}'s packages for {RETENTION.days} days.")
+                                  f"{package.namespace}'s packages for {RESTORE_WINDOW.days} days.")
         return reverse("packages_ui:owner", kwargs={"owner": package.namespace})
 
 
@@ -228,11 +224,11 @@ class PackageRestoreView(View):
             raise Http404("no such deleted package")
         try:
             trash.package_restore(package=package)
-        except RestoreRefused as e:
+        except TrashRefused as e:
             messages.error(request, str(e))
             return redirect("packages_ui:owner", owner=owner)
         messages.success(request, f"{package.name} was restored.")
-        return redirect(package_url(package))
+        return redirect(package)
 
 
 class VersionActionView(PackageMixin, View):
@@ -248,14 +244,14 @@ class VersionActionView(PackageMixin, View):
                 gone = trash.version_soft_delete(manifest=manifest)
                 if gone:
                     messages.success(request, f"Deleted {_count(gone)} of {package.name}. You can restore "
-                                              f"it on the settings page for {RETENTION.days} days.")
-                return redirect(package_url(package, "versions"))
+                                              f"it on the settings page for {RESTORE_WINDOW.days} days.")
+                return redirect(page_url("packages_ui:versions", package))
             back = trash.version_restore(manifest=manifest)
             if back:
                 messages.success(request, f"Restored {_count(back)} of {package.name}.")
-        except RestoreRefused as e:
+        except TrashRefused as e:
             messages.error(request, str(e))
-        return redirect(package_url(package, "settings"))
+        return redirect(page_url("packages_ui:settings", package))
 
 
 def _count(manifests) -> str:

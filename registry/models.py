@@ -3,6 +3,7 @@
 import uuid
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -57,6 +58,14 @@ class Package(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("packages_ui:package", kwargs={"owner": self.namespace, "name": self.image_name})
+
+    @property
+    def image_name(self) -> str:
+        """Return IMAGE_NAME of OWNER/IMAGE_NAME, as the package pages' URLs name it."""
+        return self.name.partition("/")[2]
 
 
 class PackageBlob(models.Model):

@@ -7,7 +7,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from accounts.authentication import PersonalAccessTokenAuthentication, RegistryTokenAuthentication
 from registry import selectors
+from registry.api.errors import exception_handler
 from registry.api.permissions import RepositoryAccess
 from registry.oci.errors import Unsupported
 
@@ -25,12 +27,19 @@ class AnyAccept(BaseContentNegotiation):
 
 
 class RegistryView(APIView):
-    """Base view: no body parsing (blob bodies are streamed), one access check."""
+    """Base view: registry credentials, no body parsing (blob bodies are streamed), one access check, OCI errors.
 
+    Configured here rather than in settings.REST_FRAMEWORK, so other APIs keep DRF's defaults.
+    """
+
+    authentication_classes = (RegistryTokenAuthentication, PersonalAccessTokenAuthentication)
     parser_classes = ()
     renderer_classes = (JSONRenderer,)
     content_negotiation_class = AnyAccept
     permission_classes = (RepositoryAccess,)
+
+    def get_exception_handler(self):
+        return exception_handler
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -1,5 +1,5 @@
 """Soft deletes from the package pages: a deleted package or version vanishes from the API and the
-listings at once, can be restored for RETENTION, and is purged by `manage.py gc` after that.
+listings at once, can be restored for RESTORE_WINDOW, and is purged by `manage.py gc` after that.
 
 The distribution API's DELETE stays a hard delete, as clients that call it expect.
 """
@@ -12,15 +12,16 @@ from django.utils import timezone
 
 from registry.models import Manifest, ManifestReference, Package, Tag
 
-RETENTION = timedelta(days=30)
+# How long a deleted package or version can be restored (not a retention policy: those decide what to delete).
+RESTORE_WINDOW = timedelta(days=30)
 
 
-class RestoreRefused(Exception):
+class TrashRefused(Exception):
     """A restore or delete that can't be done, with a message a person can act on."""
 
 
 def restorable_until(deleted_at: datetime) -> datetime:
-    return deleted_at + RETENTION
+    return deleted_at + RESTORE_WINDOW
 
 
 @transaction.atomic
@@ -37,7 +38,7 @@ def package_restore(*, package: Package) -> None:
     if package.deleted_at is None:
         return
     if timezone.now() >= restorable_until(package.deleted_at):
-        raise RestoreRefused(f"{package.name} was deleted more than {RETENTION.days} days ago and can't be restored")
+        raise TrashRefused(f"{package.name} was deleted more than {RESTORE_WINDOW.days} days ago and can't be restored")
     Package.all_objects.filter(pk=package.pk).update(deleted_at=None)
 
 
@@ -85,7 +86,7 @@ def version_soft_delete(*, manifest: Manifest) -> list[Manifest]:
         return []
     parent = _parents(manifest).first()
     if parent is not None:
-        raise RestoreRefused(f"{manifest.digest} is a platform of the multi-arch version {parent.digest}; "
+        raise TrashRefused(f"{manifest.digest} is a platform of the multi-arch version {parent.digest}; "
                              "delete that version instead")
     doomed = {manifest.pk: manifest}
     todo = [manifest]
@@ -111,7 +112,7 @@ def version_restore(*, manifest: Manifest) -> list[Manifest]:
     if manifest.deleted_at is None:
         return []
     if timezone.now() >= restorable_until(manifest.deleted_at):
-        raise RestoreRefused(f"{manifest.digest} was deleted more than {RETENTION.days} days ago "
+        raise TrashRefused(f"{manifest.digest} was deleted more than {RESTORE_WINDOW.days} days ago "
                              "and can't be restored")
     when = manifest.deleted_at
     restored = {manifest.pk: manifest}
@@ -136,8 +137,8 @@ def version_restore(*, manifest: Manifest) -> list[Manifest]:
 
 
 def expired(*, now: datetime):
-    """Return the packages and versions deleted longer ago than RETENTION, for gc to purge."""
-    before = now - RETENTION
+    """Return the packages and versions deleted longer ago than RESTORE_WINDOW, for gc to purge."""
+    before = now - RESTORE_WINDOW
     packages = Package.all_objects.filter(deleted_at__lt=before).order_by("deleted_at", "pk")
     versions = (Manifest.objects.filter(deleted_at__lt=before).exclude(package__in=packages)
                 .select_related("package").order_by("deleted_at", "pk"))
@@ -146,7 +147,7 @@ def expired(*, now: datetime):
 
 @transaction.atomic
 def expired_purge(*, now: datetime) -> tuple[list[str], list[str]]:
-    """Delete for good what was deleted longer ago than RETENTION; return package names and name@digests."""
+    """Delete for good what was deleted longer ago than RESTORE_WINDOW; return package names and name@digests."""
     packages, versions = expired(now=now)
     package_names = list(packages.values_list("name", flat=True))
     version_names = [str(v) for v in versions]

@@ -27,6 +27,8 @@ BERTH_STORAGE = env.str("BERTH_STORAGE", default="filesystem")
 BERTH_MAX_LAYER_SIZE = env.int("BERTH_MAX_LAYER_SIZE", default=10 * 1000**3)
 BERTH_MAX_MANIFEST_SIZE = 4 * 1024 * 1024
 BERTH_UPLOAD_TIMEOUT = env.int("BERTH_UPLOAD_TIMEOUT", default=600)
+# Seconds a client is told to wait (Retry-After) when the database or blob storage is unavailable.
+BERTH_RETRY_AFTER = env.int("BERTH_RETRY_AFTER", default=10)
 
 if BERTH_STORAGE not in ("filesystem", "s3"):
     raise ImproperlyConfigured(
@@ -70,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, so its process_exception sees a view's database or storage outage first (config/outages.py).
+    "config.outages.OutageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -97,6 +101,8 @@ DATABASES = {
     )
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A persistent connection a PostgreSQL restart broke is replaced before a request uses it, not failed on.
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 # Server-side prepared statements for manifest pulls (registry/prepared.py) live on a database
 # session; behind PgBouncer in transaction pooling mode sessions are shared, so turn them off.
 BERTH_PREPARED_STATEMENTS = env.bool("BERTH_PREPARED_STATEMENTS", default=True)

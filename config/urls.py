@@ -13,3 +13,6 @@ urlpatterns = [
     # Last: /OWNER/packages/... would otherwise swallow other one-word routes.
     path("", include("packages_ui.urls")),
 ]
+
+# An outage raised in a middleware (sessions, authentication) ends here: a 503, not a 500.
+handler500 = "config.outages.server_error"

@@ -84,6 +84,12 @@ class TooManyRequests(OCIError):
     code, status, message = "TOOMANYREQUESTS", 429, "too many requests"
 
 
+class Unavailable(OCIError):
+    """The database or blob storage is unreachable: distribution's code for a 503, sent with Retry-After."""
+
+    code, status, message = "UNAVAILABLE", 503, "service unavailable"
+
+
 class RangeInvalid(BlobUploadInvalid):
     """An out-of-order chunk: the spec answers 416 with the upload's current Range."""
 

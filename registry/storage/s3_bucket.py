@@ -29,7 +29,7 @@ class Bucket:
             signature_version="s3v4",
             # MinIO and most S3-compatible servers want path-style URLs.
             s3={"addressing_style": settings.AWS_S3_ADDRESSING_STYLE or ("path" if endpoint else "auto")},
-            retries={"max_attempts": 3, "mode": "standard"},
+            retries={"max_attempts": 3, "mode": "adaptive"},  # adaptive: S3 throttling (SlowDown) slows us down
             connect_timeout=5,
             read_timeout=60,
         )

@@ -53,12 +53,19 @@ class Cluster:
         subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def start(self) -> None:
-        data = self.root / "data"
-        self.run_as_owner([pg_tool("initdb"), "-D", str(data), "-U", self.user, "-A", "trust",
+        self.run_as_owner([pg_tool("initdb"), "-D", str(self.root / "data"), "-U", self.user, "-A", "trust",
                            "-E", "UTF8", "--no-sync"])
+        self.resume()
+
+    def pause(self) -> None:
+        """Stop the server as an administrator does (-m fast ends every session), keeping its data."""
+        self.run_as_owner([pg_tool("pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start the server on its data and port, and wait until it accepts connections."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off " \
                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        self.run_as_owner([pg_tool("pg_ctl"), "-D", str(data), "-o", options, "-l",
+        self.run_as_owner([pg_tool("pg_ctl"), "-D", str(self.root / "data"), "-o", options, "-l",
                            str(self.root / "log"), "-w", "start"])
 
     def stop(self) -> None:

@@ -103,6 +103,10 @@ DATABASES = {
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 # A persistent connection a PostgreSQL restart broke is replaced before a request uses it, not failed on.
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that is unreachable rather than refusing would hold every request for minutes (the
+    # kernel's TCP timeout) instead of answering 503. DATABASE_URL's ?connect_timeout= overrides it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 # Server-side prepared statements for manifest pulls (registry/prepared.py) live on a database
 # session; behind PgBouncer in transaction pooling mode sessions are shared, so turn them off.
 BERTH_PREPARED_STATEMENTS = env.bool("BERTH_PREPARED_STATEMENTS", default=True)

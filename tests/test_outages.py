@@ -5,11 +5,15 @@ These simulate the failures with monkeypatch; tests/e2e/test_outages.py stops th
 
 import errno
 import logging
+import socket
+import threading
+import time
 
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from django.db import InterfaceError, OperationalError
 from django.db.backends.utils import CursorWrapper
+from django.db.utils import load_backend
 from django.test import Client, RequestFactory
 
 from config.outages import server_error
@@ -198,3 +202,28 @@ def test_s3_access_denied_is_not_an_outage(api, monkeypatch):
     client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=api.defaults["HTTP_AUTHORIZATION"])
     assert client.get(f"/v2/{REPO}/blobs/{sha256(b'layer')}").status_code == 500
 
+
+
+@pytest.mark.postgresql
+def test_an_unreachable_database_fails_within_the_connect_timeout(settings):
+    """A server that takes the connection and never answers (a hung host, a dead proxy) is an outage too."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel accepts connections into the backlog; nothing ever answers them
+        params = {**settings.DATABASES["default"], "HOST": "127.0.0.1", "PORT": silent.getsockname()[1]}
+        wrapper = load_backend(params["ENGINE"]).DatabaseWrapper(params, alias="silent")
+        failures = []
+
+        def connect():
+            try:
+                wrapper.ensure_connection()
+            except OperationalError as error:
+                failures.append(error)
+
+        started = time.monotonic()
+        attempt = threading.Thread(target=connect, daemon=True)
+        attempt.start()
+        attempt.join(timeout=20)
+        assert not attempt.is_alive(), "connecting to a silent server hangs"
+        assert failures and unavailable(failures[0]) is not None
+        assert time.monotonic() - started < 10

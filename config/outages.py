@@ -45,7 +45,8 @@ def server_error(request):
 def outage_response(request, outage: Unavailable, exception: BaseException) -> HttpResponse:
     """Log the outage; return the spec's JSON error to registry clients, the plain 503 page to everyone else."""
     log_outage(request, exception)
-    if request.path_info.startswith("/v2") or request.path_info == "/token":
+    path = request.path_info
+    if path in ("/v2", "/token") or path.startswith("/v2/"):
         response = error_response(outage)
     else:
         # Rendered without the request: its context processors would read the user from the database.

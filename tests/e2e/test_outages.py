@@ -223,13 +223,13 @@ def test_postgresql_restart_and_outage_under_a_pull_loop(cluster, tmp_path):
             loop.wait_for(20 * CLIENTS)
         assert_no_failure(loop.outcomes)
         during = loop.within(down, back)
-        assert len(during) >= 10 * CLIENTS
+        assert len(during) >= 5 * CLIENTS  # what was in flight at either end doesn't count
         assert all(o.unavailable for o in during), [o for o in during if not o.unavailable][:10]
         assert Outcome.of("token", down, token).unavailable, token.text
         assert page.status_code == 503 and page.headers["Retry-After"].isdigit()
         assert "Berth is unavailable for a moment" in page.text
         after = loop.since(up)
-        assert len(after) >= 20 * CLIENTS
+        assert len(after) >= 10 * CLIENTS
         assert all(o.status == 200 for o in after), [o for o in after if o.status != 200][:10]
     finally:
         server.stop()

@@ -227,3 +227,19 @@ def test_an_unreachable_database_fails_within_the_connect_timeout(settings):
         assert not attempt.is_alive(), "connecting to a silent server hangs"
         assert failures and unavailable(failures[0]) is not None
         assert time.monotonic() - started < 10
+
+
+@pytest.mark.postgresql
+def test_the_fast_path_spends_no_round_trip_on_a_health_check(api, monkeypatch, django_assert_num_queries):
+    """A broken connection fails its one statement instead, and the full stack answers on a new one."""
+    from django.db import connection
+
+    push_image(api, "v1")
+    bearer = "Bearer " + api.get("/token?scope=repository:alice/app:pull").json()["token"]
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    connection.health_check_enabled, connection.health_check_done = True, False
+    with django_assert_num_queries(1):  # the fast path's one statement: the full stack takes several
+        response = api.get(f"/v2/{REPO}/manifests/v1", HTTP_AUTHORIZATION=bearer)
+    assert response.status_code == 200
+    assert checks == []

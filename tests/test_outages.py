@@ -236,6 +236,7 @@ def test_the_fast_path_spends_no_round_trip_on_a_health_check(api, monkeypatch, 
 
     push_image(api, "v1")
     bearer = "Bearer " + api.get("/token?scope=repository:alice/app:pull").json()["token"]
+    api.get(f"/v2/{REPO}/manifests/v1", HTTP_AUTHORIZATION=bearer)  # prepares the statement
     checks = []
     monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
     connection.health_check_enabled, connection.health_check_done = True, False

@@ -46,7 +46,10 @@ def outage_response(request, outage: Unavailable, exception: BaseException) -> H
     """Log the outage; return the spec's JSON error to registry clients, the plain 503 page to everyone else."""
     log_outage(request, exception)
     path = request.path_info
-    if path in ("/v2", "/token") or path.startswith("/v2/"):
+    if path == "/token" and request.method == "POST":
+        # The OAuth2 form's clients read RFC 6749's fields beside the spec's; this is its code for it.
+        response = error_response(outage, error="temporarily_unavailable", error_description=outage.message)
+    elif path in ("/v2", "/token") or path.startswith("/v2/"):
         response = error_response(outage)
     else:
         # Rendered without the request: its context processors would read the user from the database.

@@ -11,11 +11,13 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.db.utils import load_backend
 from django.test import Client, RequestFactory
 
+from accounts.services import token_create
 from config.outages import server_error
 from registry.api.errors import unavailable
 from registry.storage import get_store
@@ -109,8 +111,17 @@ def test_registry_api_answers_503_json_while_the_database_is_down(api, database_
 
 
 def test_token_endpoint_answers_503_json_while_the_database_is_down(api, database_down):
+    _, token = token_create(user=get_user_model().objects.get(username="alice"), scopes=["read:packages"])
     database_down()
     unavailable_json(api.get("/token?scope=repository:alice/app:pull"))
+    # The OAuth2 form containerd sends, with RFC 6749's error beside the spec's.
+    response = Client().post("/token", {"grant_type": "password", "username": "alice", "password": token,
+                                        "service": "berth", "scope": "repository:alice/app:pull"})
+    assert response.status_code == 503 and response["Retry-After"] == "10"
+    document = response.json()
+    assert document["errors"][0]["code"] == "UNAVAILABLE"
+    assert document["error"] == "temporarily_unavailable"
+    assert document["error_description"] == document["errors"][0]["message"]
 
 
 def test_pages_answer_the_plain_503_page_while_the_database_is_down(api, database_down):
@@ -146,8 +157,6 @@ def test_an_outage_in_a_middleware_is_a_503_too(db):
 
 
 def test_a_signed_in_visitor_whose_session_cannot_be_read_gets_the_503_page(api, database_down):
-    from django.contrib.auth import get_user_model
-
     browser = Client(raise_request_exception=False)
     browser.force_login(get_user_model().objects.get(username="alice"))
     database_down()

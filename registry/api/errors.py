@@ -58,7 +58,7 @@ try:
 except ImportError:  # SQLite only
     DATABASE_ERRORS = (db.OperationalError, db.InterfaceError)
 else:
-    # The fast path and is_usable() can meet psycopg2's own classes, not Django's wrappers.
+    # Code that uses psycopg2 itself, not through Django's cursors, raises psycopg2's own classes.
     DATABASE_ERRORS = (db.OperationalError, db.InterfaceError, psycopg2.OperationalError, psycopg2.InterfaceError)
 
 # S3's answers that mean "not now" rather than "never": throttling and its own failures.

@@ -10,19 +10,28 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+BERTH_DATA_DIR = Path(env.str("BERTH_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+# `make run` writes a key to this file once, so README's manage.py commands, run without the
+# environment make gives its own commands, sign with the same key as the server.
+SECRET_KEY_FILE = BERTH_DATA_DIR / "secret_key"
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    try:
+        SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY is not set and {SECRET_KEY_FILE} can't be read: {exc}")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set SECRET_KEY to a long random string, "
-            "or DEBUG=true for a development server."
+            f"SECRET_KEY is not set and there is no key in {SECRET_KEY_FILE}. Set SECRET_KEY to a long "
+            "random string, run `make run` once (it writes that file), or set DEBUG=true for a "
+            "development server."
         )
     SECRET_KEY = "berth-insecure-development-key"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-BERTH_DATA_DIR = Path(env.str("BERTH_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 BERTH_STORAGE = env.str("BERTH_STORAGE", default="filesystem")
 BERTH_MAX_LAYER_SIZE = env.int("BERTH_MAX_LAYER_SIZE", default=10 * 1000**3)
 BERTH_MAX_MANIFEST_SIZE = 4 * 1024 * 1024

@@ -162,6 +162,20 @@ BERTH_TRUST_PROXY_HEADERS = env.bool("BERTH_TRUST_PROXY_HEADERS", default=False)
 if BERTH_TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Served over HTTPS only (directly or behind that proxy): secure cookies, HSTS, and plain HTTP
+# redirected to HTTPS, /v2/ included: a client on plain HTTP is sent to HTTPS, never served.
+BERTH_HTTPS = env.bool("BERTH_HTTPS", default=False)
+if BERTH_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("BERTH_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading puts the domain in the browsers' built-in lists, hard to leave for months and
+    # binding on every subdomain: a decision for whoever owns the domain, so off unless asked for.
+    SECURE_HSTS_PRELOAD = env.bool("BERTH_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:tokens"
 LOGOUT_REDIRECT_URL = "accounts:login"

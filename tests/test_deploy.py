@@ -12,15 +12,18 @@ from pathlib import Path
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.test import Client
 
 from config.security import CONTENT_SECURITY_POLICY
 from tests.e2e import test_image
+from tests.pgplugin import free_port
 from tests.registry.helpers import OWNER, REPO, push_blob, push_image
 from tests.servers import ROOT, BerthServer, exited
 
 # Settings a developer's or the harness's environment may hold; each subprocess here sets its own.
 OWN_SETTINGS = ("SECRET_KEY", "DEBUG", "DATABASE_URL", "BERTH_DATA_DIR", "BERTH_HTTPS", "BERTH_HSTS_SECONDS",
                 "BERTH_HSTS_PRELOAD", "BERTH_TRUST_PROXY_HEADERS")
+PASSWORD = "berth deploy test password 3"
 PRINT_SECRET_KEY = "from django.conf import settings; print(settings.SECRET_KEY)"
 SIGNED_OUT_PAGES = ("/login", "/signup", "/packages")
 SIGNED_IN_PAGES = ("/alice/packages", "/alice/packages/container/app", "/alice/packages/container/app/-/versions",
@@ -113,15 +116,37 @@ class TestBehindTLS:
         v2 = requests.get(https_berth.url + "/v2/", headers=proxied, allow_redirects=False, timeout=10)
         assert v2.status_code == 401
         assert v2.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
-        login = requests.get(https_berth.url + "/login", headers=proxied, allow_redirects=False, timeout=10)
-        assert login.status_code == 200
-        csrf = next(cookie for cookie in login.cookies if cookie.name == "csrftoken")
+        https_berth.manage("shell", "-v", "0", "-c", "from accounts.services import user_create; "
+                           f"user_create(username='sam', password={PASSWORD!r})")
+        page = requests.get(https_berth.url + "/login", headers=proxied, allow_redirects=False, timeout=10)
+        assert page.status_code == 200
+        csrf = next(cookie for cookie in page.cookies if cookie.name == "csrftoken")
         assert csrf.secure
+        # A Secure cookie goes only to https:// URLs, so send it by hand, as the browser would through the proxy.
+        signed_in = requests.post(https_berth.url + "/login", allow_redirects=False, timeout=10, headers={
+            **proxied, "Referer": f"https://{https_berth.host}/login", "Cookie": f"csrftoken={csrf.value}"},
+            data={"username": "sam", "password": PASSWORD, "csrfmiddlewaretoken": csrf.value})
+        assert signed_in.status_code == 302, signed_in.text[:500]
+        session = next(cookie for cookie in signed_in.cookies if cookie.name == "sessionid")
+        assert session.secure
 
-    def test_container_healthcheck_counts_the_https_redirect_as_healthy(self, https_berth):
-        result = subprocess.run([sys.executable, "config/healthcheck.py"], cwd=ROOT, timeout=30,
-                                env={**os.environ, "PORT": str(https_berth.port)})
-        assert result.returncode == 0
+    def test_container_healthcheck_counts_the_https_redirect_as_healthy(self, https_berth, tmp_path):
+        assert healthcheck(https_berth.port) == 0
+        # Still unhealthy when nothing answers, and healthy on plain HTTP's 401.
+        assert healthcheck(free_port()) == 1
+        data_dir = tmp_path / "plain"
+        plain = BerthServer(database_url=f"sqlite:///{data_dir}/berth.sqlite3", data_dir=data_dir, workers=1,
+                            threads=2).start()
+        try:
+            assert healthcheck(plain.port) == 0
+        finally:
+            plain.stop()
+
+
+def healthcheck(port: int) -> int:
+    """Return the exit status of the production image's HEALTHCHECK against port."""
+    return subprocess.run([sys.executable, "config/healthcheck.py"], cwd=ROOT, timeout=30,
+                          env={**os.environ, "PORT": str(port)}).returncode
 
 
 class TestSecretKeyFile:
@@ -166,6 +191,18 @@ class TestContentSecurityPolicy:
         response = client.get("/nobody/packages/container/nothing")
         assert response.status_code == 404
         assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+    def test_a_refused_form_gets_berths_page_under_the_policy(self, db):
+        response = Client(enforce_csrf_checks=True).post("/login", {"username": "sam", "password": PASSWORD})
+        assert response.status_code == 403
+        assert "This form was refused" in response.content.decode()
+        assert response["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+
+    def test_under_debug_the_policy_only_reports(self, client, settings):
+        settings.DEBUG = True
+        response = client.get("/login")
+        assert response["Content-Security-Policy-Report-Only"] == CONTENT_SECURITY_POLICY
+        assert "Content-Security-Policy" not in response
 
     def test_api_answers_blobs_and_static_files_go_without(self, api):
         digest = push_blob(api, b"a blob\n")

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from config.security import CONTENT_SECURITY_POLICY
-from tests.e2e import test_image
+from tests.e2e import images, test_image
 from tests.pgplugin import free_port
 from tests.registry.helpers import OWNER, REPO, push_blob, push_image
 from tests.servers import ROOT, BerthServer, exited
@@ -129,6 +129,37 @@ class TestBehindTLS:
         assert signed_in.status_code == 302, signed_in.text[:500]
         session = next(cookie for cookie in signed_in.cookies if cookie.name == "sessionid")
         assert session.secure
+
+    def test_docker_s_manifest_pulls_get_the_same_treatment(self, https_berth):
+        """Bearer pulls answered in front of Django (registry/api/pull.py) redirect and carry HSTS too."""
+        token = https_berth.manage("create_token", "rui", "--create-user", "--scopes", "write:packages").strip()
+        proxied = {"X-Forwarded-Proto": "https"}
+        manifest, config, layer = images.platform_image("linux", "amd64", {"hello.txt": b"hello\n"}, {})
+        for blob in (config, layer):
+            response = requests.post(f"{https_berth.url}/v2/rui/app/blobs/uploads/?digest={blob.digest}",
+                                     data=blob.data, auth=("rui", token), timeout=30,
+                                     headers={**proxied, "Content-Type": "application/octet-stream"})
+            assert response.status_code == 201, response.text
+        response = requests.put(f"{https_berth.url}/v2/rui/app/manifests/1.0", data=manifest.data, auth=("rui", token),
+                                headers={**proxied, "Content-Type": manifest.media_type}, timeout=30)
+        assert response.status_code == 201, response.text
+        challenge = requests.get(f"{https_berth.url}/v2/", headers=proxied, timeout=10).headers["WWW-Authenticate"]
+        assert 'realm="https://' in challenge  # what docker follows must be https:// too
+        service = re.search(r'service="([^"]+)"', challenge).group(1)
+        registry_token = requests.get(f"{https_berth.url}/token", headers=proxied, auth=("rui", token), timeout=10,
+                                      params={"service": service, "scope": "repository:rui/app:pull"}).json()["token"]
+
+        pull = {"Authorization": f"Bearer {registry_token}", "Accept": manifest.media_type}
+        for _ in range(3):  # the first records the token's use through the full stack, then the fast path
+            response = requests.get(f"{https_berth.url}/v2/rui/app/manifests/1.0", headers={**proxied, **pull},
+                                    allow_redirects=False, timeout=10)
+            assert response.status_code == 200
+            assert response.content == manifest.data
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        plain = requests.get(f"{https_berth.url}/v2/rui/app/manifests/1.0", headers=pull, allow_redirects=False,
+                             timeout=10)
+        assert plain.status_code == 301
+        assert plain.headers["Location"] == f"https://{https_berth.host}/v2/rui/app/manifests/1.0"
 
     def test_container_healthcheck_counts_the_https_redirect_as_healthy(self, https_berth, tmp_path):
         assert healthcheck(https_berth.port) == 0

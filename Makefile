@@ -9,8 +9,12 @@ RUN_VENV := var/venv
 RUN_BIN := $(RUN_VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where config/settings.py looks for the SQLite file, the blobs and the secret key (make reads
+# BERTH_DATA_DIR from the environment too).
+BERTH_DATA_DIR ?= var
+SECRET_KEY_FILE := $(BERTH_DATA_DIR)/secret_key
 
-.PHONY: run test lint venv run-venv
+.PHONY: run test lint venv run-venv secret-key
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +31,17 @@ $(RUN_BIN)/activate: requirements.txt
 venv: $(BIN)/activate
 run-venv: $(RUN_BIN)/activate
 
-# SQLite and blobs under ./var, a secret key generated once and kept there.
-run: run-venv
-	mkdir -p var
-	test -s var/secret_key || $(RUN_BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(RUN_BIN)/python manage.py migrate --noinput
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" HOST=$(HOST) PORT=$(PORT) \
+# A key generated once, readable only by its owner. config/settings.py reads it when SECRET_KEY
+# isn't set, so manage.py commands run by hand (README) use the server's key.
+secret-key:
+	mkdir -p $(BERTH_DATA_DIR)
+	test -s $(SECRET_KEY_FILE) || (umask 077 && $(PYTHON) -c \
+		"import secrets; print(secrets.token_urlsafe(50))" > $(SECRET_KEY_FILE))
+
+# SQLite and blobs under ./var, with the secret key kept there.
+run: run-venv secret-key
+	BERTH_DATA_DIR=$(BERTH_DATA_DIR) $(RUN_BIN)/python manage.py migrate --noinput
+	BERTH_DATA_DIR=$(BERTH_DATA_DIR) HOST=$(HOST) PORT=$(PORT) \
 		exec $(RUN_BIN)/gunicorn -c config/gunicorn.py config.wsgi
 
 lint: venv

@@ -10,19 +10,28 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
+BERTH_DATA_DIR = Path(env.str("BERTH_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+# `make run` writes a key to this file once, so README's manage.py commands, run without the
+# environment make gives its own commands, sign with the same key as the server.
+SECRET_KEY_FILE = BERTH_DATA_DIR / "secret_key"
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    try:
+        SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"SECRET_KEY is not set and {SECRET_KEY_FILE} can't be read: {exc}")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set SECRET_KEY to a long random string, "
-            "or DEBUG=true for a development server."
+            f"SECRET_KEY is not set and there is no key in {SECRET_KEY_FILE}. Set SECRET_KEY to a long "
+            "random string, run `make run` once (it writes that file), or set DEBUG=true for a "
+            "development server."
         )
     SECRET_KEY = "berth-insecure-development-key"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-BERTH_DATA_DIR = Path(env.str("BERTH_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
 BERTH_STORAGE = env.str("BERTH_STORAGE", default="filesystem")
 BERTH_MAX_LAYER_SIZE = env.int("BERTH_MAX_LAYER_SIZE", default=10 * 1000**3)
 BERTH_MAX_MANIFEST_SIZE = 4 * 1024 * 1024
@@ -67,6 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -160,6 +170,20 @@ BERTH_TRUST_PROXY_HEADERS = env.bool("BERTH_TRUST_PROXY_HEADERS", default=False)
 if BERTH_TRUST_PROXY_HEADERS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
+# Served over HTTPS only (directly or behind that proxy): secure cookies, HSTS, and plain HTTP
+# redirected to HTTPS, /v2/ included: a client on plain HTTP is sent to HTTPS, never served.
+BERTH_HTTPS = env.bool("BERTH_HTTPS", default=False)
+if BERTH_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("BERTH_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading puts the domain in the browsers' built-in lists, hard to leave for months and
+    # binding on every subdomain: a decision for whoever owns the domain, so off unless asked for.
+    SECURE_HSTS_PRELOAD = env.bool("BERTH_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:tokens"
 LOGOUT_REDIRECT_URL = "accounts:login"

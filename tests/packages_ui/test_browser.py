@@ -246,3 +246,41 @@ def test_manage_access_and_delete_then_restore_a_version(chromium, server):
     assert registry.get("/v2/nina/tide/manifests/1.0",
                         headers={"Accept": images.OCI_MANIFEST}).status_code == 200
     context.close()
+
+
+def csp_violations(page) -> list[str]:
+    """Collect what Chromium reports as refused by the pages' Content-Security-Policy."""
+    found = []
+    page.on("console", lambda message: found.append(message.text) if "Content Security Policy" in message.text
+            else None)
+    return found
+
+
+def test_pages_keep_to_their_content_security_policy(chromium, server):
+    context = chromium.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    violations = csp_violations(page)
+    sign_up_and_in(page, server, "ines")
+    token = create_token(page, server)
+    manifest, config, layer = images.platform_image("linux", "amd64", {"srv/app": b"app\n"}, LABELS)
+    push(RegistryHTTP(server.url, "ines", token), "ines/quay", [config, layer], [("latest", manifest)])
+
+    package_url = f"{server.url}/ines/packages/container/quay"
+    for url in (f"{server.url}/", f"{server.url}/ines/packages", package_url, f"{package_url}/-/versions",
+                f"{package_url}/-/versions/{manifest.digest}", f"{package_url}/-/settings",
+                f"{server.url}/settings/tokens", f"{server.url}/orgs", f"{server.url}/nobody/packages/container/x"):
+        response = page.goto(url)
+        assert "default-src 'self'" in response.headers["content-security-policy"], url
+    # The package page's script still runs under the policy: its copy button copies.
+    page.goto(package_url)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.click("button[data-copy=pull-latest]")
+    page.wait_for_function("document.querySelector('button[data-copy=pull-latest]').textContent === 'Copied'")
+    assert violations == []
+
+    # And the check sees a violation when there is one: an inline style is refused.
+    page.evaluate("document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">inline</p>')")
+    page.wait_for_function("document.querySelector('p[style]') !== null")
+    page.wait_for_timeout(200)
+    assert violations and "style-src" in violations[0]
+    context.close()

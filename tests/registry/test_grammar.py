@@ -1,8 +1,10 @@
 """Names, tags and digests match the spec's grammars in full: no trailing newline, CRLF or NUL gets in."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
+from accounts.names import validate_namespace_name
 from registry.models import Manifest, Package, Tag
 from registry.oci.digests import parse_digest
 from registry.oci.errors import DigestInvalid, NameInvalid
@@ -40,6 +42,11 @@ class TestGrammar:
     def test_tags(self, trailer):
         assert is_valid_tag("v1")
         assert not is_valid_tag("v1" + trailer)
+
+    def test_owner_names(self, trailer):
+        validate_namespace_name("carol")
+        with pytest.raises(ValidationError):
+            validate_namespace_name("carol" + trailer)
 
     def test_digests(self, trailer):
         assert str(parse_digest(DIGEST)) == DIGEST

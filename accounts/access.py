@@ -18,7 +18,6 @@ from django.urls import reverse
 from accounts.authentication import Credential, challenge
 from accounts.models import Membership, Namespace, PackagePermission
 from accounts.registry_tokens import RegistryGrant
-from accounts.services import package_create
 from accounts.tokens import scope_actions
 from registry.models import Package, Visibility
 from registry.oci.errors import Denied, NameUnknown, OCIError, Unauthorized
@@ -211,19 +210,16 @@ def refusal(request, caller: Caller, name: str, action: str, package: Package | 
 def check_repository(request, name: str, action: str, find=package_with_holder) -> Package | None:
     """Raise UNAUTHORIZED, DENIED or NAME_UNKNOWN unless the caller may do action on name.
 
-    A push to a name nobody pushed yet creates the package here, so a member who creates a
-    package in an organization holds admin on it from the first request. Return the package
-    row, so the view need not read it again. find(name) reads that row (live packages only,
+    Return the package row (None for a name nobody pushed yet, which a push may create), so
+    the view need not read it again. It writes nothing: the views that start a push create the
+    package (accounts.services.package_create). find(name) reads that row (live packages only,
     with holder_annotations()); a view may pass one that reads what it needs in the same query.
     """
     validate_name(name)
-    caller = caller_for(request)
     package = find(name)
-    error = refusal(request, caller, name, action, package)
+    error = refusal(request, caller_for(request), name, action, package)
     if error is not None:
         raise error
-    if action == "push" and package is None:
-        package = package_create(name=name, creator=caller.user)
     return package
 
 
@@ -242,7 +238,7 @@ def can_read(request, name: str) -> bool:
 
 
 def can_push(request, name: str) -> bool:
-    """Return True if the caller may push to name (creating it if nobody did yet)."""
+    """Return True if the caller may push to name (a name nobody pushed yet included)."""
     return _allows(request, name, "push")
 
 

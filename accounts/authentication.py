@@ -12,6 +12,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from accounts import refresh_tokens, registry_tokens, throttling, tokens
 from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.registry_tokens import RegistryGrant
+from registry.api.actions import mount_source, request_action
+from registry.oci.names import is_valid_name
 
 PUSH_ACTIONS = {"pull": "pull", "push": "pull,push", "delete": "delete"}
 
@@ -29,7 +31,12 @@ def challenge(request, name: str | None = None, action: str | None = None, error
     realm = request.build_absolute_uri(reverse("accounts:token"))
     parts = [f'realm="{realm}"', f'service="{request.get_host()}"']
     if name:
-        parts.append(f'scope="repository:{name}:{PUSH_ACTIONS.get(action or "pull", action)}"')
+        scopes = [f"repository:{name}:{PUSH_ACTIONS.get(action or 'pull', action)}"]
+        source = mount_source(request)
+        if source and source != name:
+            # As distribution does: a token that can also read the source lets the client mount.
+            scopes.append(f"repository:{source}:pull")
+        parts.append(f'scope="{" ".join(scopes)}"')
     if error:
         parts.append(f'error="{error}"')
     return "Bearer " + ",".join(parts)
@@ -38,9 +45,9 @@ def challenge(request, name: str | None = None, action: str | None = None, error
 def request_scope(request) -> tuple[str | None, str]:
     """Return the repository name and action a /v2/ request is about, for its challenge."""
     kwargs = (getattr(request, "parser_context", None) or {}).get("kwargs") or {}
-    method = request.method
-    action = {"GET": "pull", "HEAD": "pull", "DELETE": "delete"}.get(method, "push")
-    return kwargs.get("name"), action
+    name = kwargs.get("name")
+    # A name outside the grammar (a newline, a quote) must not reach the header.
+    return (name if name and is_valid_name(name) else None), request_action(request)
 
 
 def basic_credentials(request) -> tuple[str, str] | None:

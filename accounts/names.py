@@ -18,7 +18,7 @@ def validate_namespace_name(name: str) -> None:
     """Raise ValidationError unless name can be the OWNER part of an image name."""
     if len(name) > MAX_NAMESPACE_LENGTH:
         raise ValidationError(f"Use at most {MAX_NAMESPACE_LENGTH} characters.", code="too_long")
-    if not NAMESPACE_RE.match(name):
+    if not NAMESPACE_RE.fullmatch(name):
         raise ValidationError(
             "Use lower-case letters and digits, optionally separated by '.', '_', '__' or '-' "
             "(it becomes part of image names like HOST/NAME/IMAGE).",

@@ -124,13 +124,16 @@ def package_visibility_set(*, package: Package, visibility: str) -> Package:
 
 @transaction.atomic
 def package_create(*, name: str, creator: User) -> Package:
-    """Create the package called name on a first push, making its creator an admin of it.
+    """Return the package a push to name goes to, creating it on the first push with its creator as admin.
 
     The namespace's owners are admins anyway; a plain organization member who publishes a
-    package must be able to keep pushing to it and to manage it.
+    package must be able to keep pushing to it and to manage it. Pushing to a package someone
+    else created a moment earlier grants nothing. The caller has checked that creator may push.
     """
-    package = package_get_or_create(name=name)
-    holder = Namespace.objects.select_related("user").filter(name=package.namespace).first()
+    package, created = package_get_or_create(name=name)
+    if not created:
+        return package
+    holder = Namespace.objects.filter(name=package.namespace).first()
     if holder is None or holder.user_id != creator.pk:
         PackagePermission.objects.get_or_create(package=package, user=creator,
                                                 defaults={"role": PackagePermission.Role.ADMIN})

@@ -5,8 +5,10 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Collate, Lower
 
 from registry.models import Blob, Manifest, Package, Tag
+from registry.oci import media_types as mt
 from registry.oci.digests import looks_like_digest, parse_digest
 from registry.oci.errors import BlobUnknown, ManifestUnknown, NameUnknown, OCIError
+from registry.oci.manifests import Descriptor, listed_artifact_type
 from registry.oci.names import is_valid_tag, validate_name
 
 
@@ -95,14 +97,25 @@ def _bytewise(expression):
     return Collate(expression, "C" if connection.vendor == "postgresql" else "BINARY")
 
 
-def referrers(*, package: Package, digest: str, artifact_type: str | None) -> list[Manifest]:
-    """Return manifests in package whose subject is digest, optionally of one artifactType."""
+def referrers(*, package: Package, digest: str, artifact_type: str | None) -> list[Descriptor]:
+    """Return descriptors of the manifests in package whose subject is digest, optionally of one artifactType.
+
+    An image manifest without an artifactType is listed (and filtered) as its config's mediaType,
+    read from the stored manifest: the artifact_type column leaves it empty for images, which the
+    package pages show as images.
+    """
     parse_digest(digest)
     manifests = Manifest.objects.filter(package=package, subject_digest=digest, deleted_at__isnull=True
                                         ).order_by("pushed_at", "id")
     if artifact_type:
-        manifests = manifests.filter(artifact_type=artifact_type)
-    return list(manifests)
+        manifests = manifests.filter(Q(artifact_type=artifact_type)
+                                     | Q(artifact_type="", media_type__in=mt.IMAGE_MANIFESTS))
+    listed = [
+        Descriptor(media_type=m.media_type, digest=m.digest, size=m.size, annotations=m.annotations or {},
+                   artifact_type=listed_artifact_type(m.media_type, m.artifact_type, bytes(m.raw)))
+        for m in manifests
+    ]
+    return [d for d in listed if not artifact_type or d.artifact_type == artifact_type]
 
 
 def catalog_names(*, packages, n: int | None, last: str | None) -> list[str]:

@@ -7,7 +7,9 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from accounts import access
 from accounts.authentication import PersonalAccessTokenAuthentication, RegistryTokenAuthentication
+from accounts.services import package_create
 from registry import selectors
 from registry.api.errors import exception_handler
 from registry.api.permissions import RepositoryAccess
@@ -53,12 +55,25 @@ class RegistryView(APIView):
             response.content = b""
         return response
 
+    def checked_package(self, name: str):
+        """Return the live package called name as the access check of this request read it, or None."""
+        package = getattr(self.request, "checked_package", None)
+        return package if package is not None and package.name == name else None
+
     def package(self, name: str):
         """Return the package called name, as the access check of this request read it, or raise NAME_UNKNOWN."""
-        package = getattr(self.request, "checked_package", None)
-        if package is not None and package.name == name:
+        return self.checked_package(name) or selectors.package_get(name=name)
+
+    def package_for_push(self, name: str):
+        """Return the package a push to name goes to, creating it on the first push.
+
+        Only the requests that start a push (upload start, manifest PUT) call this, after the
+        access check allowed the push.
+        """
+        package = self.checked_package(name)
+        if package is not None:
             return package
-        return selectors.package_get(name=name)
+        return package_create(name=name, creator=access.caller_for(self.request).user)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         raise Unsupported(f"{request.method} is not supported on {request.path}")

@@ -9,7 +9,7 @@ from registry.api.base import RegistryView, empty
 from registry.services.blobs import blob_seen, blob_unlink
 from registry.storage import get_store
 
-RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 class RangeFile:
@@ -43,7 +43,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
     As RFC 9110 asks, a Range in another unit, with several ranges or not well formed is
     ignored; a well-formed range outside the blob raises Unsatisfiable.
     """
-    match = RANGE_RE.match(value.strip())
+    match = RANGE_RE.fullmatch(value.strip())
     if not match or match.groups() == ("", ""):
         return None
     first, last = match.groups()

@@ -8,6 +8,9 @@ from accounts import access
 from registry import selectors
 from registry.api.base import RegistryView, next_link, paginate
 from registry.oci import media_types as mt
+from registry.oci.digests import parse_digest
+from registry.oci.errors import NameUnknown
+from registry.oci.manifests import Descriptor
 
 
 class TagListView(RegistryView):
@@ -25,14 +28,24 @@ class TagListView(RegistryView):
 
 
 class ReferrersView(RegistryView):
+    def check_permissions(self, request):
+        try:
+            super().check_permissions(request)
+        except NameUnknown:
+            # The spec: a registry that lists referrers MUST NOT answer 404. A name the caller
+            # may not read holds nothing for them, exactly like a missing one.
+            request.checked_package = None
+
     def get(self, request, name, digest):
-        package = self.package(name)
+        parse_digest(digest)
+        package = self.checked_package(name)
         artifact_type = request.GET.get("artifactType")
-        manifests = selectors.referrers(package=package, digest=digest, artifact_type=artifact_type)
+        referrers = [] if package is None else selectors.referrers(
+            package=package, digest=digest, artifact_type=artifact_type)
         index = {
             "schemaVersion": 2,
             "mediaType": mt.OCI_INDEX,
-            "manifests": [referrer_descriptor(m) for m in manifests],
+            "manifests": [referrer_descriptor(d) for d in referrers],
         }
         response = HttpResponse(json.dumps(index), content_type=mt.OCI_INDEX)
         if artifact_type:
@@ -40,13 +53,13 @@ class ReferrersView(RegistryView):
         return response
 
 
-def referrer_descriptor(manifest) -> dict:
-    descriptor = {"mediaType": manifest.media_type, "digest": manifest.digest, "size": manifest.size}
-    if manifest.artifact_type:
-        descriptor["artifactType"] = manifest.artifact_type
-    if manifest.annotations:
-        descriptor["annotations"] = manifest.annotations
-    return descriptor
+def referrer_descriptor(descriptor: Descriptor) -> dict:
+    listed = {"mediaType": descriptor.media_type, "digest": descriptor.digest, "size": descriptor.size}
+    if descriptor.artifact_type:
+        listed["artifactType"] = descriptor.artifact_type
+    if descriptor.annotations:
+        listed["annotations"] = descriptor.annotations
+    return listed
 
 
 class CatalogView(RegistryView):

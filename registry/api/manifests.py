@@ -12,7 +12,6 @@ from registry.oci.digests import looks_like_digest
 from registry.oci.errors import ManifestUnknown, SizeInvalid
 from registry.services.downloads import download_count
 from registry.services.manifests import manifest_delete, manifest_put
-from registry.services.packages import package_get_or_create
 
 
 def accepts(accept_header: str, media_type: str) -> bool:
@@ -78,7 +77,7 @@ class ManifestView(RegistryView):
         limit = settings.BERTH_MAX_MANIFEST_SIZE
         raw = read_limited(request, limit, lambda: SizeInvalid(
             f"manifest is larger than the {limit // (1024 * 1024)} MiB limit", status=413))
-        package = package_get_or_create(name=name)
+        package = self.package_for_push(name)
         manifest, parsed = manifest_put(
             package=package,
             reference=reference,

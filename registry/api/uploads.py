@@ -4,9 +4,8 @@ from accounts import access
 from registry import selectors
 from registry.api.base import RegistryView, empty
 from registry.api.streams import body_stream, content_length
-from registry.oci.errors import BlobUploadInvalid, DigestInvalid
+from registry.oci.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid
 from registry.services.blobs import blob_mount, blob_store_monolithic
-from registry.services.packages import package_get_or_create
 from registry.services.uploads import (
     range_headers,
     upload_append,
@@ -31,7 +30,7 @@ def blob_created(name: str, digest: str) -> dict[str, str]:
 
 class UploadStartView(RegistryView):
     def post(self, request, name):
-        package = package_get_or_create(name=name)
+        package = self.package_for_push(name)
         digest = request.GET.get("digest")
         mount, source_name = request.GET.get("mount"), request.GET.get("from")
         if mount:
@@ -49,14 +48,21 @@ class UploadStartView(RegistryView):
 
 
 class UploadView(RegistryView):
+    def upload(self, name: str, upload_id: str):
+        """Return the live upload session upload_id of name; a name without a package has none."""
+        package = self.checked_package(name)
+        if package is None:
+            # Not NAME_UNKNOWN: the spec's answer for an upload it doesn't know, and no package made for it.
+            raise BlobUploadUnknown(f"upload {upload_id} is unknown: nothing has been pushed to {name}; "
+                                    "start a new upload", detail={"uuid": upload_id})
+        return upload_get(package=package, upload_id=upload_id)
+
     def get(self, request, name, upload_id):
-        package = self.package(name)
-        upload = upload_get(package=package, upload_id=upload_id)
+        upload = self.upload(name, upload_id)
         return empty(204, upload_location(name, upload))
 
     def patch(self, request, name, upload_id):
-        package = self.package(name)
-        upload = upload_get(package=package, upload_id=upload_id)
+        upload = self.upload(name, upload_id)
         try:
             upload = upload_append(upload=upload, stream=body_stream(request), length=content_length(request),
                                    content_range=request.META.get("HTTP_CONTENT_RANGE"))
@@ -68,8 +74,7 @@ class UploadView(RegistryView):
         return empty(202, upload_location(name, upload))
 
     def put(self, request, name, upload_id):
-        package = self.package(name)
-        upload = upload_get(package=package, upload_id=upload_id)
+        upload = self.upload(name, upload_id)
         digest = request.GET.get("digest", "")
         if not digest:
             raise DigestInvalid("finish an upload with PUT ...?digest=sha256:<hex> naming the blob's digest")
@@ -79,7 +84,6 @@ class UploadView(RegistryView):
         return empty(201, blob_created(name, blob.digest))
 
     def delete(self, request, name, upload_id):
-        package = self.package(name)
-        upload = upload_get(package=package, upload_id=upload_id)
+        upload = self.upload(name, upload_id)
         upload_cancel(upload=upload)
         return empty(204)

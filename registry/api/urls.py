@@ -13,7 +13,9 @@ from registry.api.manifests import ManifestView
 from registry.api.uploads import UploadStartView, UploadView
 from registry.oci.errors import NameUnknown
 
-NAME = r"(?P<name>.+)"
+# [\s\S], not ".": a name or path with a newline (%0a) must reach a view, which answers the
+# spec's JSON error, rather than fall through to Django's HTML 404.
+NAME = r"(?P<name>[\s\S]+)"
 
 
 class NotFoundView(RegistryView):
@@ -36,5 +38,5 @@ urlpatterns = [
     re_path(rf"^v2/{NAME}/blobs/uploads/(?P<upload_id>[^/]+)$", UploadView.as_view(), name="v2-upload"),
     re_path(rf"^v2/{NAME}/blobs/(?P<digest>[^/]+)$", BlobView.as_view(), name="v2-blob"),
     re_path(rf"^v2/{NAME}/referrers/(?P<digest>[^/]+)$", ReferrersView.as_view(), name="v2-referrers"),
-    re_path(r"^v2/.*$", NotFoundView.as_view(), name="v2-not-found"),
+    re_path(r"^v2/[\s\S]*$", NotFoundView.as_view(), name="v2-not-found"),
 ]

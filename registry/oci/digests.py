@@ -28,7 +28,7 @@ def looks_like_digest(value: str) -> bool:
 
 def parse_digest(value: str) -> Digest:
     """Parse and validate a digest string, raising DigestInvalid with a usable message."""
-    if not value or not DIGEST_RE.match(value):
+    if not value or not DIGEST_RE.fullmatch(value):
         raise DigestInvalid(
             f"{value!r} is not a digest; expected 'sha256:' followed by 64 lowercase hex characters",
             detail={"digest": value},

@@ -73,6 +73,22 @@ class ParsedManifest:
         return ((self.config,) if self.config else ()) + self.layers
 
 
+def listed_artifact_type(media_type: str, artifact_type: str, raw: bytes) -> str:
+    """Return the artifactType a referrers list gives a stored manifest.
+
+    Its own if it has one; else, for an image manifest, its config's mediaType (the spec's
+    MUST); an index without one has none.
+    """
+    if artifact_type or media_type not in mt.IMAGE_MANIFESTS:
+        return artifact_type
+    try:
+        config = json.loads(raw).get("config")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    media = config.get("mediaType") if isinstance(config, dict) else None
+    return media if isinstance(media, str) else ""
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ManifestInvalid(message)

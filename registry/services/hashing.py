@@ -5,6 +5,7 @@ midstate saved in its row (registry.oci.midstate), so a PATCH on any worker of a
 reads nothing back; only a state this process can't load is re-derived from the stored bytes.
 """
 
+import logging
 import uuid
 
 from django.conf import settings
@@ -18,6 +19,8 @@ from registry.storage.base import CHUNK_SIZE, BlobStore
 # readinto(), small enough to stay in the CPU cache between the socket read, the hash and the write.
 READ_BUFFER = 1024 * 1024
 
+logger = logging.getLogger(__name__)
+
 
 def hasher_at(store: BlobStore, *, upload_id: str, offset: int, state: dict, saved: bytes | None,
               algorithm: str = "sha256", reopen: bool = True):
@@ -29,6 +32,9 @@ def hasher_at(store: BlobStore, *, upload_id: str, offset: int, state: dict, sav
     if not offset:
         return hasher
     # Written on another platform or library, or never savable here (no libcrypto): read it back.
+    # Logged, as it costs a read of the whole upload so far: operators should see it happen.
+    logger.warning("upload %s: re-deriving its %s from %d stored bytes (saved hash state %s)", upload_id,
+                   algorithm, offset, repr(bytes(saved or b"")[:40]) if saved else "missing")
     total = 0
     for block in store.read_upload(upload_id, offset, state, reopen=reopen):
         hasher.update(block)

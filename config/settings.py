@@ -52,7 +52,7 @@ AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
 AWS_S3_CLIENT_CONFIG = BotoConfig(
     signature_version="s3v4",
     s3={"addressing_style": AWS_S3_ADDRESSING_STYLE or "auto"},
-    retries={"mode": "adaptive", "max_attempts": env.int("BERTH_S3_MAX_ATTEMPTS", default=3)},
+    retries={"mode": "adaptive", "total_max_attempts": env.int("BERTH_S3_MAX_ATTEMPTS", default=3)},
     connect_timeout=env.float("BERTH_S3_CONNECT_TIMEOUT", default=3.0),
     read_timeout=env.float("BERTH_S3_READ_TIMEOUT", default=20.0),
 )

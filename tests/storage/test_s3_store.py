@@ -262,7 +262,8 @@ def test_a_racing_patch_that_lost_leaves_the_winner_whole(store, s3_server, s3_b
 
     first = pattern(1000, seed=1)
     winner = upload_in_patches(store, "u14", [first])
-    loser = copy.deepcopy(winner)
+    loser = Upload(store, "u14")
+    loser.offset, loser.state, loser.saved = winner.offset, copy.deepcopy(winner.state), winner.saved
     winner_bytes, loser_bytes = pattern(2000, seed=2), pattern(2000, seed=3)
     winner.append(io.BytesIO(winner_bytes), 2000)
     loser.append(io.BytesIO(loser_bytes), 2000)  # its database update fails: nothing names its state
@@ -320,3 +321,25 @@ def test_parts_grow_with_the_layer_size_limit(store, s3_settings):
     upload = upload_in_patches(store, "u17", [data])
     assert [size for _, _, size in upload.state["mpu"]["parts"]] == [10 * MiB, 10 * MiB]
     assert upload.finish(digest_of(data))
+
+
+def test_the_client_is_the_one_django_storages_configured(store, s3_settings):
+    import threading
+
+    from storages.backends.s3 import S3Storage
+
+    assert isinstance(store.bucket.storage, S3Storage)
+    client = store.bucket.client
+    assert client is store.bucket.storage.connection.meta.client
+    assert client.meta.endpoint_url == s3_settings.AWS_S3_ENDPOINT_URL
+    config = client.meta.config
+    # Throttling backs off (issue 11); an unreachable S3 fails a request in seconds, not minutes.
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert config.connect_timeout <= 5 and config.read_timeout <= 30
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(store.bucket.client)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(other is client for other in seen)  # one per process, not a session per thread

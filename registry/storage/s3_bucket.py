@@ -26,7 +26,8 @@ class BlobStorage(S3Storage):
 
     Each connection is a boto3 session of its own: about 13 MB and up to a second on a thread's
     first S3 request, times every gunicorn thread. boto3 clients are thread-safe; of the resource
-    around it, S3Storage only makes a fresh Object per call (size, delete), never changing it.
+    around it, S3Storage only makes a fresh Object per call (size, delete), from a Bucket resource
+    it already shares between threads itself.
     """
 
     _connect_lock = threading.Lock()

@@ -343,3 +343,15 @@ def test_the_client_is_the_one_django_storages_configured(store, s3_settings):
     for thread in threads:
         thread.join()
     assert all(other is client for other in seen)  # one per process, not a session per thread
+
+
+def test_a_key_prefix_applies_to_every_call(s3_settings, s3_server, s3_bucket):
+    s3_settings.AWS_LOCATION = "team/berth"
+    store = S3BlobStore()
+    data = pattern(PART_SIZE + 100)
+    key = upload_in_patches(store, "u18", [data]).finish(digest_of(data))
+    assert key.startswith("team/berth/blobs/") and bucket_objects(s3_server, s3_bucket) == {key: len(data)}
+    assert store.exists("unused", key=key)
+    assert requests.get(store.redirect_url("unused", key=key), timeout=30).content == data
+    store.delete("unused", key=key)
+    assert bucket_objects(s3_server, s3_bucket) == {}

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,15 +45,28 @@ if BERTH_STORAGE not in ("filesystem", "s3"):
         f"BERTH_STORAGE={BERTH_STORAGE!r} is not supported; use 'filesystem' or 's3'."
     )
 
-# S3-compatible storage (BERTH_STORAGE=s3), with django-storages' setting names.
+# S3-compatible storage (BERTH_STORAGE=s3), read by django-storages' S3Storage, which configures
+# the one boto3 client (registry/storage/s3_bucket.py). Unset values are None so boto3 falls back
+# to its own defaults (credential chain, region).
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
-AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="")
-AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
-AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
-AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="")
-AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None
 AWS_LOCATION = env.str("AWS_LOCATION", default="")
 AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)
+# django-storages ignores AWS_S3_ADDRESSING_STYLE and AWS_S3_SIGNATURE_VERSION once this is set,
+# so it carries them. botocore's "auto" style is path-style for an endpoint URL (MinIO and most
+# S3-compatible servers want that). Adaptive retries back off when S3 throttles (503 SlowDown);
+# short timeouts and few attempts let an S3 outage fail a request within seconds, not minutes.
+AWS_S3_CLIENT_CONFIG = BotoConfig(
+    signature_version="s3v4",
+    s3={"addressing_style": AWS_S3_ADDRESSING_STYLE or "auto"},
+    retries={"mode": "adaptive", "total_max_attempts": env.int("BERTH_S3_MAX_ATTEMPTS", default=3)},
+    connect_timeout=env.float("BERTH_S3_CONNECT_TIMEOUT", default=3.0),
+    read_timeout=env.float("BERTH_S3_READ_TIMEOUT", default=20.0),
+)
 # Answer blob GETs with a redirect to a presigned URL (clients must reach AWS_S3_ENDPOINT_URL).
 BERTH_BLOB_REDIRECT = env.bool("BERTH_BLOB_REDIRECT", default=BERTH_STORAGE == "s3")
 if BERTH_STORAGE == "s3" and not AWS_STORAGE_BUCKET_NAME:

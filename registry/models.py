@@ -181,6 +181,9 @@ class Upload(models.Model):
     package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="uploads")
     offset = models.BigIntegerField(default=0)
     storage_state = models.JSONField(default=dict, blank=True)
+    # The running SHA-256's midstate after offset bytes (registry.oci.midstate), saved in the same
+    # UPDATE as the offset: opaque bytes with a header naming their format, so a BinaryField.
+    hash_state = models.BinaryField(default=b"", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -192,7 +192,7 @@ def test_a_full_disk_on_a_push_is_503_json(api, monkeypatch):
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(type(get_store()), "append", full)
+    monkeypatch.setattr(type(get_store()), "writer", full)
     data = b"a layer the disk has no room for"
     response = api.generic("POST", f"/v2/{REPO}/blobs/uploads/?digest={sha256(data)}", data,
                            content_type="application/octet-stream")

@@ -54,6 +54,16 @@ def new_hasher(algorithm: str = "sha256") -> "hashlib._Hash":
     return hashlib.new(ALGORITHMS[algorithm][0])
 
 
+def verify(hasher, digest: Digest) -> None:
+    """Raise DigestInvalid unless hasher (of digest's algorithm) has seen content with that digest."""
+    actual = f"{digest.algorithm}:{hasher.hexdigest()}"
+    if actual != str(digest):
+        raise DigestInvalid(
+            f"the uploaded content has digest {actual}, not {digest}; nothing was stored",
+            detail={"expected": str(digest), "actual": actual},
+        )
+
+
 def digest_bytes(data: bytes, algorithm: str = "sha256") -> str:
     """Return the digest string of data."""
     hasher = new_hasher(algorithm)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from registry.models import Blob, Package, PackageBlob
 from registry.oci.digests import parse_digest
 from registry.oci.errors import BlobUnknown
+from registry.services.hashing import store_stream
 from registry.storage import get_store
 
 
@@ -56,8 +57,7 @@ def blob_seen(*, package: Package, blob: Blob) -> None:
 
 def blob_store_monolithic(*, package: Package, digest: str, stream, length: int | None) -> Blob:
     """Store a whole blob sent in one request, verify it, and link it to package."""
-    parsed = parse_digest(digest)
-    size, key = get_store().store(stream, length=length, digest=parsed)
+    size, key = store_stream(get_store(), stream, length=length, digest=parse_digest(digest))
     blob = blob_record(digest=digest, size=size, storage_key=key)
     blob_link(package=package, blob=blob)
     return blob

@@ -1,7 +1,8 @@
 """Blob upload sessions: start, append chunks, finish, cancel.
 
-The session row holds the offset and the storage backend's state, so consecutive
-requests of one upload may land on different workers or app servers.
+The session row holds the offset, the storage backend's state and the running hash's
+midstate, so consecutive requests of one upload may land on different workers or app servers
+and none of them reads back the bytes earlier requests stored.
 """
 
 import re
@@ -13,9 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from registry.models import Package, Upload
-from registry.oci.digests import parse_digest
+from registry.oci.digests import parse_digest, verify
 from registry.oci.errors import BlobUploadInvalid, BlobUploadUnknown, RangeInvalid
 from registry.services.blobs import blob_link, blob_record
+from registry.services.hashing import copy_stream, hasher_at, saved_state
 from registry.storage import get_store
 from registry.storage.base import UploadBusy
 
@@ -79,19 +81,28 @@ def upload_append(*, upload: Upload, stream, length: int | None, content_range: 
             )
         if length is None:
             length = end - start + 1
+    store, upload_id, state = get_store(), str(upload.id), upload.storage_state
+    hasher = hasher_at(store, upload_id=upload_id, offset=upload.offset, state=state, saved=upload.hash_state)
+    current = Upload.objects.filter(id=upload.id, offset=upload.offset)
     try:
-        offset, state = get_store().append(
-            str(upload.id), upload.offset, upload.storage_state, stream, length=length
-        )
+        with store.writer(upload_id, upload.offset, state) as out:
+            # The writer holds the upload (the filesystem store locks its file): a PATCH saved
+            # since this request read the row shows now, before any of its bytes are overwritten.
+            if not current.exists():
+                raise _changed_meanwhile(upload)
+            copied = copy_stream(stream, out, hasher, length=length,
+                                 room=settings.BERTH_MAX_LAYER_SIZE - upload.offset)
+            state = out.close()
+            # Only the request whose offset is still current may advance the session; the hash
+            # state goes in the same UPDATE, so it always covers exactly offset bytes.
+            offset, hash_state = upload.offset + copied, saved_state(hasher)
+            updated = current.update(offset=offset, storage_state=state, hash_state=hash_state,
+                                     updated_at=timezone.now())
     except UploadBusy:
         raise _changed_meanwhile(upload) from None
-    # Only the worker whose offset is still current may advance the session.
-    updated = Upload.objects.filter(id=upload.id, offset=upload.offset).update(
-        offset=offset, storage_state=state, updated_at=timezone.now()
-    )
     if not updated:
         raise _changed_meanwhile(upload)
-    upload.offset, upload.storage_state = offset, state
+    upload.offset, upload.storage_state, upload.hash_state = offset, state, hash_state
     return upload
 
 
@@ -101,9 +112,13 @@ def upload_finish(*, upload: Upload, digest: str, stream, length: int | None,
     parsed = parse_digest(digest)
     if length or content_range:
         upload = upload_append(upload=upload, stream=stream, length=length, content_range=content_range)
-    store = get_store()
+    store, upload_id = get_store(), str(upload.id)
     try:
-        key = store.finish(str(upload.id), upload.offset, upload.storage_state, parsed)
+        # Uploads keep a SHA-256 state; a sha512 digest is re-derived from the stored bytes once.
+        hasher = hasher_at(store, upload_id=upload_id, offset=upload.offset, state=upload.storage_state,
+                           saved=upload.hash_state, algorithm=parsed.algorithm, reopen=False)
+        verify(hasher, parsed)
+        key = store.complete(upload_id, upload.offset, upload.storage_state, parsed)
     except UploadBusy:
         raise _changed_meanwhile(upload) from None  # the upload is fine: keep it
     except Exception:
@@ -117,7 +132,7 @@ def upload_finish(*, upload: Upload, digest: str, stream, length: int | None,
 
 
 def upload_cancel(*, upload: Upload) -> None:
-    get_store().discard(str(upload.id), upload.storage_state)
+    get_store().abort(str(upload.id), upload.storage_state)
     Upload.objects.filter(id=upload.id).delete()
 
 

@@ -1,7 +1,8 @@
 """Berth's blob store, picked by name with BERTH_STORAGE.
 
-`base` holds what every backend shares (the hash cache, the copy loop, the interface),
-`filesystem` the embedded default and `s3` the S3-compatible backend for many app servers.
+`base` holds the interface (write, read, complete, abort), `filesystem` the embedded default
+and `s3` the S3-compatible backend for many app servers. Hashing happens above them, in
+registry.services.hashing.
 """
 
 import threading
@@ -9,10 +10,10 @@ import threading
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from registry.storage.base import CHUNK_SIZE, BlobStore, HashCache, copy_stream
+from registry.storage.base import CHUNK_SIZE, BlobStore, UploadWriter
 from registry.storage.filesystem import FilesystemBlobStore
 
-__all__ = ["CHUNK_SIZE", "BACKENDS", "BlobStore", "FilesystemBlobStore", "HashCache", "copy_stream", "get_store"]
+__all__ = ["CHUNK_SIZE", "BACKENDS", "BlobStore", "FilesystemBlobStore", "UploadWriter", "get_store"]
 
 BACKENDS = {
     "filesystem": "registry.storage.filesystem.FilesystemBlobStore",

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from registry.oci.digests import new_hasher
-from registry.oci.errors import DigestInvalid
-from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, UploadBusy, copy_stream
+from registry.oci.errors import BlobUploadInvalid
+from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, UploadBusy, UploadWriter
 
 
 class FilesystemBlobStore(BlobStore):
@@ -33,55 +32,38 @@ class FilesystemBlobStore(BlobStore):
     def upload_path(self, upload_id: str) -> Path:
         return self.upload_root / upload_id
 
-    def _hasher_at(self, upload_id: str, offset: int, algorithm: str = "sha256"):
-        hasher = self.hashes.take(f"{upload_id}:{algorithm}", offset)
-        if hasher is not None:
-            return hasher
-        hasher = new_hasher(algorithm)
-        if offset:
-            with open(self.upload_path(upload_id), "rb") as f:
-                remaining = offset
-                while remaining:
-                    data = f.read(min(CHUNK_SIZE, remaining))
-                    if not data:
-                        raise DigestInvalid("the upload's stored bytes are shorter than its offset")
-                    hasher.update(data)
-                    remaining -= len(data)
-        return hasher
-
     @staticmethod
     def _lock(fd: int) -> None:
         # Two PATCHes of one upload at once would interleave their bytes in the one file while
-        # the hash cache kept one request's hash: a blob could then be published under a digest
+        # only one of them saves its hash state: a blob could then be published under a digest
         # its bytes don't have. One writer at a time; the other is told to check the status.
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise UploadBusy() from None
 
-    def append(self, upload_id, offset, state, stream, *, length):
-        room = settings.BERTH_MAX_LAYER_SIZE - offset
-        path = self.upload_path(upload_id)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o640)
-        with os.fdopen(fd, "wb", buffering=0) as out:
-            self._lock(fd)
-            hasher = self._hasher_at(upload_id, offset)
-            # Bytes past offset belong to a PATCH that failed half way: drop them. Only then: on
-            # ext4 a truncate to zero makes close() start writing the whole file back (auto_da_alloc).
-            if os.fstat(fd).st_size != offset:
-                out.truncate(offset)
-            out.seek(offset)
-            copied = copy_stream(stream, out, hasher, length=length, room=room)
-            self.hashes.put(f"{upload_id}:sha256", offset + copied, hasher)
-        return offset + copied, state
+    def writer(self, upload_id, offset, state):
+        return _FileWriter(self, upload_id, offset, state)
 
-    def finish(self, upload_id, offset, state, digest):
+    def read_upload(self, upload_id, offset, state, *, reopen):
+        if not offset:
+            return
+        with open(self.upload_path(upload_id), "rb") as f:
+            remaining = offset
+            while remaining:
+                data = f.read(min(CHUNK_SIZE, remaining))
+                if not data:
+                    return
+                remaining -= len(data)
+                yield data
+
+    def complete(self, upload_id, size, state, digest):
         path = self.upload_path(upload_id)
         with open(path, "ab") as f:
             self._lock(f.fileno())
-            hasher = self._hasher_at(upload_id, offset, digest.algorithm)
-            self.check_digest(hasher, digest)
-            f.truncate(offset)
+            if os.fstat(f.fileno()).st_size < size:
+                raise BlobUploadInvalid("the upload's stored bytes are shorter than its offset; start a new upload")
+            f.truncate(size)  # bytes of a PATCH that failed half way
             target = self.blob_path(str(digest))
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():
@@ -90,8 +72,7 @@ class FilesystemBlobStore(BlobStore):
                 os.replace(path, target)
         return ""
 
-    def discard(self, upload_id, state):
-        self.hashes.drop(f"{upload_id}:sha256")
+    def abort(self, upload_id, state):
         try:
             self.upload_path(upload_id).unlink()
         except FileNotFoundError:
@@ -133,3 +114,49 @@ def _older(path: Path, before: datetime) -> bool:
         return datetime.fromtimestamp(path.stat().st_mtime, UTC) < before
     except FileNotFoundError:
         return False
+
+
+class _FileWriter(UploadWriter):
+    """Appends to the upload's file while holding its lock, from entering the block to leaving it."""
+
+    def __init__(self, store: FilesystemBlobStore, upload_id: str, offset: int, state: dict):
+        self.store, self.offset, self.state = store, offset, state
+        self.path = store.upload_path(upload_id)
+        self.file = None
+        self.positioned = False
+
+    def __enter__(self):
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o640)
+        self.file = os.fdopen(fd, "wb", buffering=0)
+        try:
+            self.store._lock(fd)
+        except BaseException:
+            self.file.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def _position(self) -> None:
+        # Positioned at the first write, not on entering: the caller first checks, under the
+        # lock, that no other PATCH advanced the upload meanwhile.
+        size = os.fstat(self.file.fileno()).st_size
+        if size < self.offset:
+            raise BlobUploadInvalid("the upload's stored bytes are shorter than its offset; start a new upload")
+        # Bytes past offset belong to a PATCH that failed half way: drop them. Only then: on
+        # ext4 a truncate to zero makes close() start writing the whole file back (auto_da_alloc).
+        if size != self.offset:
+            self.file.truncate(self.offset)
+        self.file.seek(self.offset)
+        self.positioned = True
+
+    def write(self, data):
+        if not self.positioned:
+            self._position()
+        self.file.write(data)
+
+    def close(self):
+        if not self.positioned:
+            self._position()
+        return self.state

@@ -23,16 +23,16 @@ land on any worker of any app server:
      "writer": "<id of the PATCH that saved this state>"}
 Bytes of the upload, in order = the MPU's parts, then the pending objects.
 
-The running SHA-256
--------------------
-hashlib state can't be saved, and `rehash` refuses OpenSSL 3. The worker that wrote a PATCH
-keeps its hasher in the per-worker HashCache, tagged with the offset it covers. When a PATCH
-(or the final PUT) lands on a worker without it, the hash is re-derived from storage: parts
-of an open MPU can't be read, so the MPU is completed into a readable object, that object
-and the pending objects are read once to rebuild the hash, and a new MPU continues from it
-with UploadPartCopy (a server-side copy; nothing passes through the worker). That is the
-uncommon case and the only one that copies; the digest is always computed over the bytes
-actually stored.
+The running hash
+----------------
+This store never hashes. The upload service streams each body through one hasher whose
+midstate it saves in the same row (Upload.hash_state, see registry.oci.midstate), so the next
+PATCH on any worker continues the hash without reading a byte back. Only a state this process
+can't load (written on another platform or by another library, or none when libcrypto is
+missing) makes the service call read_upload(): parts of an open MPU can't be read, so the MPU
+is completed into a readable object, that object and the pending objects are read once, and
+with reopen a new MPU continues from it with UploadPartCopy (server-side; nothing passes
+through the worker). That fallback is the only path that reads an upload back or copies it.
 
 Finishing without copying
 -------------------------
@@ -40,8 +40,7 @@ S3 can't rename an object and an MPU's key is fixed when it starts, before the d
 known. So instead of copying the finished blob to a `sha256/<hex>` key, the object keeps its
 upload-time key (`blobs/<random>`) and the Blob row, unique per digest, records it
 (Blob.storage_key). Each digest is still stored exactly once: when the digest already has a
-blob, the new object is deleted (services.blobs.blob_record). Finishing is then, in the common case
-(one PATCH, or PATCHes on one worker):
+blob, the new object is deleted (services.blobs.blob_record). Finishing is then:
   * blob < 5 MiB, one pending object: that object *is* the blob, nothing is copied;
   * larger: UploadPartCopy of the pending tail (< 5 MiB, server-side) and
     CompleteMultipartUpload. The blob is never re-read or copied whole.
@@ -49,14 +48,21 @@ The finished object is tagged `digest=sha256:...` so the bucket stays understand
 without the database.
 
 Concurrency: two PATCHes racing on one upload may both write part N; the loser's database
-update fails (services.uploads), and CompleteMultipartUpload checks each part's ETag, so a
-part overwritten by the loser fails the upload instead of producing a wrong blob. Cached
-hashers are keyed by a writer id saved with the state, so the loser's hasher is never used.
+update fails (services.uploads: the offset is the guard, and the hash state is saved in the
+same UPDATE), and CompleteMultipartUpload checks each part's ETag, so a part overwritten by the
+loser fails the upload instead of producing a wrong blob. Each saved state carries the id of
+the PATCH that wrote it ("writer").
+
+The client
+----------
+django-storages' S3Storage owns the configuration (credentials, endpoint, region, addressing
+style, AWS_S3_CLIENT_CONFIG with adaptive retries and timeouts, AWS_LOCATION) and answers
+presigned URLs, sizes and single deletes; `s3_bucket` takes the boto3 client it configured for
+the multipart calls, batch deletes, listings and streamed reads it doesn't offer.
 
 Downloads answer 307 to a presigned GET URL valid AWS_QUERYSTRING_EXPIRE seconds when
 BERTH_BLOB_REDIRECT is on, and stream from S3 otherwise. Abandoned uploads are aborted when
-they expire (services.uploads) and by `manage.py gc` (sweep()). The S3 calls themselves, and
-their error handling, are in `s3_bucket`.
+they expire (services.uploads) and by `manage.py gc` (sweep()).
 """
 
 import copy
@@ -66,9 +72,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.oci.digests import new_hasher
-from registry.oci.errors import BlobUploadInvalid
-from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, copy_stream
+from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, UploadWriter
 from registry.storage.s3_bucket import Bucket, code
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, except the last
@@ -115,26 +119,45 @@ class S3BlobStore(BlobStore):
 
     # Uploads
 
-    def append(self, upload_id, offset, state, stream, *, length):
-        # The state is updated in place as parts land, so store() can clean up after a failure;
+    def writer(self, upload_id, offset, state):
+        # The state is updated in place as parts land, so a failed PATCH can be cleaned up;
         # services persist the returned state only when the whole PATCH succeeded.
         _normalize(state)
-        hasher = self.hashes.take(_hash_key(upload_id, state, "sha256"), offset)
-        if hasher is None:
-            hasher = self._rehash(offset, state, "sha256", reopen=True)
-        writer = _PartWriter(self.bucket, state)
-        copied = copy_stream(stream, writer, hasher, length=length, room=settings.BERTH_MAX_LAYER_SIZE - offset)
-        writer.close()
-        state["writer"] = uuid.uuid4().hex
-        self.hashes.put(_hash_key(upload_id, state, "sha256"), offset + copied, hasher)
-        return offset + copied, state
+        return _PartWriter(self.bucket, state)
 
-    def finish(self, upload_id, offset, state, digest):
+    def read_upload(self, upload_id, offset, state, *, reopen):
+        """Yield the upload's first offset bytes (the fallback for a hash state that can't be loaded).
+
+        Completes the open MPU so its bytes can be read; with reopen (or when pending bytes
+        must follow it), a new MPU continues from the completed object by server-side copy.
+        """
         _normalize(state)
-        hasher = self.hashes.take(_hash_key(upload_id, state, digest.algorithm), offset)
-        if hasher is None:
-            hasher = self._rehash(offset, state, digest.algorithm, reopen=False)
-        self.check_digest(hasher, digest)
+        if not offset:
+            return
+        mpu, sources = state["mpu"], []
+        if mpu and mpu["parts"]:
+            self.bucket.complete(mpu)
+            sealed, sealed_size = mpu["key"], sum(size for _, _, size in mpu["parts"])
+            sources.append(sealed)
+            if reopen or state["pending"]:
+                fresh = self.bucket.start()
+                # Equal ranges, so none falls under S3's 5 MiB minimum part.
+                count = -(-sealed_size // MAX_COPY_PART)
+                bounds = [sealed_size * i // count for i in range(count + 1)]
+                for start, end in zip(bounds, bounds[1:], strict=False):
+                    self.bucket.copy_part(fresh, sealed, (start, end - 1))
+                state["mpu"] = fresh
+                state["garbage"].append(sealed)
+            # Otherwise the completed object holds every byte: complete() completes the MPU
+            # again, which Bucket.complete() accepts, and keeps the object as the blob.
+        sources += [key for key, _ in state["pending"]]
+        for key in sources:
+            with self.bucket.open(key) as body:
+                while data := body.read(CHUNK_SIZE):
+                    yield data
+
+    def complete(self, upload_id, size, state, digest):
+        _normalize(state)
         self._merge_pending(state)
         mpu = state["mpu"]
         if mpu and mpu["parts"]:
@@ -161,14 +184,13 @@ class S3BlobStore(BlobStore):
             pass  # a convenience for people browsing the bucket, not needed by Berth
         return key
 
-    def discard(self, upload_id, state):
+    def abort(self, upload_id, state):
         if not state:
             return
         _normalize(state)
-        self.hashes.drop(_hash_key(upload_id, state, "sha256"))
         if state["mpu"]:
             self.bucket.abort(state["mpu"])
-            state["garbage"].append(state["mpu"]["key"])  # in case a rehash had completed it
+            state["garbage"].append(state["mpu"]["key"])  # in case a fallback read had completed it
         self.bucket.delete(state["garbage"] + [k for k, _ in state["pending"]])
         state.update(mpu=None, pending=[], garbage=[])
 
@@ -179,44 +201,6 @@ class S3BlobStore(BlobStore):
         if state["mpu"]:
             keys.add(state["mpu"]["key"])
         return keys, ({state["mpu"]["id"]} if state["mpu"] else set())
-
-    def _rehash(self, offset, state, algorithm, *, reopen):
-        """Rebuild the hash of the upload's first offset bytes from storage.
-
-        Completes the open MPU so its bytes can be read; with reopen (or when pending bytes
-        must follow it), a new MPU continues from the completed object by server-side copy.
-        """
-        hasher = new_hasher(algorithm)
-        if not offset:
-            return hasher
-        mpu, sources = state["mpu"], []
-        if mpu and mpu["parts"]:
-            self.bucket.complete(mpu)
-            sealed, sealed_size = mpu["key"], sum(size for _, _, size in mpu["parts"])
-            sources.append(sealed)
-            if reopen or state["pending"]:
-                fresh = self.bucket.start()
-                # Equal ranges, so none falls under S3's 5 MiB minimum part.
-                count = -(-sealed_size // MAX_COPY_PART)
-                bounds = [sealed_size * i // count for i in range(count + 1)]
-                for start, end in zip(bounds, bounds[1:], strict=False):
-                    self.bucket.copy_part(fresh, sealed, (start, end - 1))
-                state["mpu"] = fresh
-                state["garbage"].append(sealed)
-            # Otherwise the completed object holds every byte: finish() completes the MPU
-            # again, which Bucket.complete() accepts, and keeps the object as the blob.
-        sources += [key for key, _ in state["pending"]]
-        total = 0
-        for key in sources:
-            with self.bucket.open(key) as body:
-                while data := body.read(CHUNK_SIZE):
-                    hasher.update(data)
-                    total += len(data)
-        if total != offset:
-            raise BlobUploadInvalid(
-                f"the upload's stored bytes ({total}) don't match its offset ({offset}); start a new upload"
-            )
-        return hasher
 
     def _merge_pending(self, state):
         """Turn several pending objects (under MIN_PART in all) into one."""
@@ -241,14 +225,14 @@ class S3BlobStore(BlobStore):
 
     def delete(self, digest, *, key=""):
         try:
-            self.bucket.delete([self.key_for(digest, key)])
+            self.bucket.delete_one(self.key_for(digest, key))
         except FileNotFoundError:
             pass
 
     def redirect_url(self, digest, *, key=""):
         if not settings.BERTH_BLOB_REDIRECT:
             return None
-        return self.bucket.presigned_get(self.key_for(digest, key), settings.AWS_QUERYSTRING_EXPIRE)
+        return self.bucket.presigned_get(self.key_for(digest, key))
 
     def sweep(self, *, keep_keys, keep_digests, keep_uploads, before, dry_run):
         found = []
@@ -269,7 +253,7 @@ class S3BlobStore(BlobStore):
         return found
 
 
-class _PartWriter:
+class _PartWriter(UploadWriter):
     """A write-only file that sends an upload's bytes to S3 as parts, holding one part at most."""
 
     def __init__(self, bucket: Bucket, state: dict):
@@ -286,7 +270,7 @@ class _PartWriter:
         while self.pending_size() + len(self.buffer) >= self.part_size:
             self._send_part(self.part_size - self.pending_size())
 
-    def close(self) -> None:
+    def close(self) -> dict:
         if self.pending_size() + len(self.buffer) >= MIN_PART:
             self._send_part(len(self.buffer))
         elif self.buffer:
@@ -294,6 +278,8 @@ class _PartWriter:
             self.bucket.put(key, bytes(self.buffer))
             self.state["pending"].append([key, len(self.buffer)])
             self.buffer = bytearray()
+        self.state["writer"] = uuid.uuid4().hex
+        return self.state
 
     def _send_part(self, take: int) -> None:
         if self.state["mpu"] is None:
@@ -314,8 +300,3 @@ def _normalize(state: dict) -> None:
     state.setdefault("garbage", [])
     state.setdefault("writer", "")
 
-
-def _hash_key(upload_id: str, state: dict, algorithm: str) -> str:
-    # Keyed by the PATCH that wrote the saved state: a racing PATCH that lost its database
-    # update cached a hasher under its own writer id, which no saved state names.
-    return f"{upload_id}:{state['writer']}:{algorithm}"

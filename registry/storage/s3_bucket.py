@@ -1,46 +1,70 @@
 """The S3 calls the S3 blob store makes on its bucket, with the error handling it needs.
 
-Kept apart from the upload logic in `s3` so that module reads as the design it implements.
+django-storages' S3Storage is configured from the AWS_* settings (credentials, endpoint,
+region, AWS_S3_CLIENT_CONFIG, AWS_LOCATION, AWS_QUERYSTRING_EXPIRE) and answers presigned URLs,
+sizes and single deletes. The multipart calls, batch deletes, listings and streamed reads it
+doesn't offer go through the boto3 client it configured (S3File would download a whole blob
+to a spooled file before its first byte). Kept apart from the upload logic in `s3` so that
+module reads as the design it implements.
 """
 
 import io
+import threading
 import uuid
 from datetime import datetime
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from django.conf import settings
+from storages.backends.s3 import S3Storage
 
 from registry.oci.errors import BlobUploadInvalid
 
 NOT_FOUND = ("404", "NoSuchKey", "NotFound")
 
 
+class BlobStorage(S3Storage):
+    """django-storages' S3Storage with one connection per process instead of one per thread.
+
+    Each connection is a boto3 session of its own: about 13 MB and up to a second on a thread's
+    first S3 request, times every gunicorn thread. boto3 clients are thread-safe; of the resource
+    around it, S3Storage only makes a fresh Object per call (size, delete), from a Bucket resource
+    it already shares between threads itself.
+    """
+
+    _connect_lock = threading.Lock()
+
+    @property
+    def connection(self):
+        shared = self.__dict__.get("_shared_connection")
+        if shared is None:
+            with self._connect_lock:
+                shared = self.__dict__.get("_shared_connection")
+                if shared is None:
+                    shared = self.__dict__["_shared_connection"] = super().connection
+        return shared
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_shared_connection", None)
+        return state
+
+
 class Bucket:
     """One bucket (AWS_STORAGE_BUCKET_NAME) under an optional key prefix (AWS_LOCATION)."""
 
     def __init__(self):
-        self.name = settings.AWS_STORAGE_BUCKET_NAME
-        location = settings.AWS_LOCATION.strip("/")
+        self.storage = BlobStorage()
+        self.name = self.storage.bucket_name
+        location = self.storage.location.strip("/")
         self.prefix = f"{location}/" if location else ""
-        endpoint = settings.AWS_S3_ENDPOINT_URL or None
-        config = Config(
-            signature_version="s3v4",
-            # MinIO and most S3-compatible servers want path-style URLs.
-            s3={"addressing_style": settings.AWS_S3_ADDRESSING_STYLE or ("path" if endpoint else "auto")},
-            retries={"max_attempts": 3, "mode": "adaptive"},  # adaptive: S3 throttling (SlowDown) slows us down
-            connect_timeout=5,
-            read_timeout=60,
-        )
-        self.client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name=settings.AWS_S3_REGION_NAME or None,
-            aws_access_key_id=settings.AWS_ACCESS_KEY_ID or None,
-            aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY or None,
-            config=config,
-        )
+
+    @property
+    def client(self):
+        """The boto3 client django-storages configured."""
+        return self.storage.connection.meta.client
+
+    def _name(self, key: str) -> str:
+        # django-storages names are relative to AWS_LOCATION; our keys include it.
+        return key[len(self.prefix):] if self.prefix and key.startswith(self.prefix) else key
 
     def new_key(self) -> str:
         """Return a fresh object key under blobs/ (where sweep() looks)."""
@@ -67,11 +91,12 @@ class Bucket:
     def size(self, key: str) -> int | None:
         """Return an object's size, None if it doesn't exist."""
         try:
-            return self.client.head_object(Bucket=self.name, Key=key)["ContentLength"]
-        except ClientError as error:
-            if code(error) in NOT_FOUND:
-                return None
-            raise
+            return self.storage.size(self._name(key))
+        except FileNotFoundError:
+            return None
+
+    def delete_one(self, key: str) -> None:
+        self.storage.delete(self._name(key))
 
     def delete(self, keys) -> None:
         keys = [k for k in dict.fromkeys(keys) if k]
@@ -84,9 +109,9 @@ class Bucket:
         self.client.put_object_tagging(Bucket=self.name, Key=key,
                                        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
 
-    def presigned_get(self, key: str, expires: int) -> str:
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.name, "Key": key},
-                                                  ExpiresIn=expires)
+    def presigned_get(self, key: str) -> str:
+        """Return a presigned GET URL valid AWS_QUERYSTRING_EXPIRE seconds."""
+        return self.storage.url(self._name(key))
 
     # Multipart uploads: {"key", "id", "parts": [[number, etag, size], ...]} (JSON, kept in the database)
 

@@ -228,19 +228,6 @@ def test_session_state_lives_in_the_database(api):
     assert upload.offset == 100
 
 
-def test_finishing_on_another_worker_rehashes_from_storage(api):
-    """Drop the per-process hash cache: the digest must still verify from stored bytes."""
-    from registry.storage import BlobStore
-
-    location = start_upload(api)
-    patch(api, location, BLOB[:100])
-    BlobStore.hashes._entries.clear()
-    patch(api, location, BLOB[100:])
-    BlobStore.hashes._entries.clear()
-    assert request(api, "PUT", f"{location}?digest={sha256(BLOB)}").status_code == 201
-    assert get_blob(api, sha256(BLOB)) == BLOB
-
-
 class TestWrongDigest:
     def test_chunked_upload_with_wrong_digest_stores_nothing(self, api, settings):
         location = start_upload(api)

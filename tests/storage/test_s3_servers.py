@@ -1,9 +1,9 @@
 """Several app servers on one PostgreSQL database and one bucket, with real clients.
 
 Two gunicorn processes share a database and a bucket on the test S3 server: one answers blob
-GETs with redirects to presigned URLs, the other streams. Their hash caches are separate
-processes, so a chunked upload whose PATCHes alternate between them must re-derive the hash
-from S3 at every step.
+GETs with redirects to presigned URLs, the other streams. A chunked upload whose PATCHes
+alternate between them continues the hash state saved in the upload's row (what S3 reads back
+meanwhile is counted in test_cross_server.py).
 """
 
 import hashlib

@@ -1,4 +1,9 @@
-"""S3BlobStore against a real S3 API over HTTP: multipart streaming, rehashing, redirects, start-up check."""
+"""S3BlobStore against a real S3 API over HTTP: multipart streaming, re-deriving, redirects, start-up check.
+
+The helpers drive the store as the upload service does (registry.services.hashing): one hasher
+above the store, its state saved between PATCHes, or dropped to take the fallback that reads the
+upload back.
+"""
 
 import hashlib
 import io
@@ -8,9 +13,9 @@ import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.oci.digests import parse_digest
+from registry.oci.digests import parse_digest, verify
 from registry.oci.errors import DigestInvalid
-from registry.storage import BlobStore
+from registry.services.hashing import copy_stream, hasher_at, store_stream
 from registry.storage.s3 import MIN_PART, PART_SIZE, S3BlobStore
 from tests.s3 import bucket_objects, open_multipart_uploads
 
@@ -32,16 +37,35 @@ def store(s3_settings):
     return S3BlobStore()
 
 
-def upload_in_patches(store, upload_id: str, chunks: list[bytes], *, forget_hash: bool = False):
-    """Append chunks as consecutive PATCHes; with forget_hash, each lands on a "worker" without the hash."""
-    offset, state = 0, {}
+class Upload:
+    """An upload as its database row holds it: offset, store state and saved hash state."""
+
+    def __init__(self, store, upload_id: str):
+        self.store, self.id = store, upload_id
+        self.offset, self.state, self.saved = 0, {}, b""
+
+    def append(self, stream, length: int | None, *, rederive: bool = False) -> None:
+        """One PATCH; with rederive it lands on a worker that can't load the saved hash state."""
+        hasher = hasher_at(self.store, upload_id=self.id, offset=self.offset, state=self.state,
+                           saved=None if rederive else self.saved)
+        with self.store.writer(self.id, self.offset, self.state) as out:
+            self.offset += copy_stream(stream, out, hasher, length=length, room=10**12)
+            self.state = out.close()
+        self.saved = hasher.state()
+
+    def finish(self, digest, *, rederive: bool = False) -> str:
+        hasher = hasher_at(self.store, upload_id=self.id, offset=self.offset, state=self.state,
+                           saved=None if rederive else self.saved, reopen=False)
+        verify(hasher, digest)
+        return self.store.complete(self.id, self.offset, self.state, digest)
+
+
+def upload_in_patches(store, upload_id: str, chunks: list[bytes], *, rederive: bool = False) -> Upload:
+    """Append chunks as consecutive PATCHes; with rederive, each lands on a worker without the hash."""
+    upload = Upload(store, upload_id)
     for chunk in chunks:
-        if forget_hash:
-            BlobStore.hashes._entries.clear()
-        offset, state = store.append(upload_id, offset, state, io.BytesIO(chunk), length=len(chunk))
-    if forget_hash:
-        BlobStore.hashes._entries.clear()
-    return offset, state
+        upload.append(io.BytesIO(chunk), len(chunk), rederive=rederive)
+    return upload
 
 
 def read_back(store, key: str) -> bytes:
@@ -58,9 +82,9 @@ def assert_only(s3_server, bucket, key, data):
 @pytest.mark.parametrize("size", [0, 1000, MIN_PART - 1, MIN_PART, PART_SIZE, 2 * PART_SIZE + 3 * MiB])
 def test_one_patch_stores_the_blob_and_nothing_else(store, s3_server, s3_bucket, size):
     data = pattern(size)
-    offset, state = upload_in_patches(store, "u1", [data])
-    assert offset == size
-    key = store.finish("u1", offset, state, digest_of(data))
+    upload = upload_in_patches(store, "u1", [data])
+    assert upload.offset == size
+    key = upload.finish(digest_of(data))
     assert read_back(store, key) == data
     assert_only(s3_server, s3_bucket, key, data)
     tags = s3_server.client().get_object_tagging(Bucket=s3_bucket, Key=key)["TagSet"]
@@ -69,27 +93,27 @@ def test_one_patch_stores_the_blob_and_nothing_else(store, s3_server, s3_bucket,
 
 def test_a_small_blob_is_finished_without_copying(store, s3_server, s3_bucket):
     data = b"config blob" * 100
-    offset, state = upload_in_patches(store, "u2", [data])
-    (pending_key, _), = state["pending"]
-    assert store.finish("u2", offset, state, digest_of(data)) == pending_key
+    upload = upload_in_patches(store, "u2", [data])
+    (pending_key, _), = upload.state["pending"]
+    assert upload.finish(digest_of(data)) == pending_key
 
 
 def test_a_large_patch_streams_in_parts_and_the_tail_is_the_only_pending_piece(store):
     data = pattern(3 * PART_SIZE + 1234)
-    offset, state = upload_in_patches(store, "u3", [data])
-    assert [size for _, _, size in state["mpu"]["parts"]] == [PART_SIZE] * 3
-    assert [size for _, size in state["pending"]] == [1234]
+    upload = upload_in_patches(store, "u3", [data])
+    assert [size for _, _, size in upload.state["mpu"]["parts"]] == [PART_SIZE] * 3
+    assert [size for _, size in upload.state["pending"]] == [1234]
 
 
 def test_many_patches_smaller_than_an_s3_part(store, s3_server, s3_bucket):
     chunks = [pattern(300 * 1024 + i, seed=i) for i in range(40)]  # ~12 MiB in 40 PATCHes of 300 KiB
     data = b"".join(chunks)
-    offset, state = upload_in_patches(store, "u4", chunks)
-    assert offset == len(data)
-    parts = state["mpu"]["parts"]
+    upload = upload_in_patches(store, "u4", chunks)
+    assert upload.offset == len(data)
+    parts = upload.state["mpu"]["parts"]
     assert len(parts) == 2 and all(size >= MIN_PART for _, _, size in parts)
-    assert sum(size for _, size in state["pending"]) < MIN_PART
-    key = store.finish("u4", offset, state, digest_of(data))
+    assert sum(size for _, size in upload.state["pending"]) < MIN_PART
+    key = upload.finish(digest_of(data))
     assert read_back(store, key) == data
     assert_only(s3_server, s3_bucket, key, data)
 
@@ -97,59 +121,60 @@ def test_many_patches_smaller_than_an_s3_part(store, s3_server, s3_bucket):
 def test_many_tiny_patches_that_never_make_a_part(store, s3_server, s3_bucket):
     chunks = [bytes([i]) * 100 for i in range(30)]
     data = b"".join(chunks)
-    offset, state = upload_in_patches(store, "u5", chunks)
-    key = store.finish("u5", offset, state, digest_of(data))
+    upload = upload_in_patches(store, "u5", chunks)
+    key = upload.finish(digest_of(data))
     assert read_back(store, key) == data
     assert_only(s3_server, s3_bucket, key, data)
 
 
 @pytest.mark.parametrize("sizes", [
     [6 * MiB, 6 * MiB, 100],  # parts and a tail on different workers
-    [PART_SIZE, 3 * MiB, 3 * MiB],  # tails merged into a part after a rehash
+    [PART_SIZE, 3 * MiB, 3 * MiB],  # tails merged into a part after a re-derivation
     [1000, 2000],  # only pending objects
 ])
-def test_patches_that_land_on_workers_without_the_hash(store, s3_server, s3_bucket, sizes):
+def test_patches_on_workers_that_cannot_load_the_hash_state(store, s3_server, s3_bucket, sizes):
     chunks = [pattern(size, seed=i) for i, size in enumerate(sizes)]
     data = b"".join(chunks)
-    offset, state = upload_in_patches(store, "u6", chunks, forget_hash=True)
-    key = store.finish("u6", offset, state, digest_of(data))
+    upload = upload_in_patches(store, "u6", chunks, rederive=True)
+    key = upload.finish(digest_of(data), rederive=True)
     assert read_back(store, key) == data
     assert_only(s3_server, s3_bucket, key, data)
 
 
-def test_finishing_on_a_worker_without_the_hash_uses_the_completed_upload(store, s3_server, s3_bucket):
+def test_finishing_where_the_hash_state_cannot_load_uses_the_completed_upload(store, s3_server, s3_bucket):
     data = pattern(2 * PART_SIZE)
-    offset, state = upload_in_patches(store, "u7", [data])
-    mpu_key = state["mpu"]["key"]
-    BlobStore.hashes._entries.clear()
-    assert store.finish("u7", offset, state, digest_of(data)) == mpu_key
+    upload = upload_in_patches(store, "u7", [data])
+    mpu_key = upload.state["mpu"]["key"]
+    assert upload.finish(digest_of(data), rederive=True) == mpu_key
     assert_only(s3_server, s3_bucket, mpu_key, data)
 
 
-def test_a_failed_patch_after_a_rehash_leaves_the_saved_state_usable(store, s3_server, s3_bucket):
+def test_a_failed_patch_after_a_re_derivation_leaves_the_saved_state_usable(store, s3_server, s3_bucket):
+    import copy
+
     first = pattern(6 * MiB, seed=1)
-    offset, saved = upload_in_patches(store, "u8", [first])
-    BlobStore.hashes._entries.clear()
+    upload = upload_in_patches(store, "u8", [first])
+    saved = copy.deepcopy(upload.state)
 
     class Broken(io.BytesIO):
         def read(self, size=-1):
             raise OSError("client went away")
 
-    import copy
     with pytest.raises(OSError):
-        store.append("u8", offset, copy.deepcopy(saved), Broken(), length=10)
+        upload.append(Broken(), 10, rederive=True)
+    upload.state = saved  # the database still holds the state before the failed PATCH
     second = pattern(2 * MiB, seed=2)
-    offset, state = store.append("u8", offset, saved, io.BytesIO(second), length=len(second))
-    key = store.finish("u8", offset, state, digest_of(first + second))
+    upload.append(io.BytesIO(second), len(second), rederive=True)
+    key = upload.finish(digest_of(first + second))
     assert read_back(store, key) == first + second
 
 
 def test_a_wrong_digest_leaves_nothing_behind(store, s3_server, s3_bucket):
     data = pattern(PART_SIZE + 2 * MiB)
-    offset, state = upload_in_patches(store, "u9", [data[:MiB], data[MiB:]])
+    upload = upload_in_patches(store, "u9", [data[:MiB], data[MiB:]])
     with pytest.raises(DigestInvalid):
-        store.finish("u9", offset, state, digest_of(b"something else"))
-    store.discard("u9", state)  # what services.uploads does when finishing fails
+        upload.finish(digest_of(b"something else"))
+    store.abort("u9", upload.state)  # what services.uploads does when finishing fails
     assert bucket_objects(s3_server, s3_bucket) == {}
     assert open_multipart_uploads(s3_server, s3_bucket) == []
 
@@ -157,15 +182,15 @@ def test_a_wrong_digest_leaves_nothing_behind(store, s3_server, s3_bucket):
 def test_a_monolithic_store_with_a_wrong_digest_leaves_nothing(store, s3_server, s3_bucket):
     data = pattern(PART_SIZE + 1)
     with pytest.raises(DigestInvalid):
-        store.store(io.BytesIO(data), length=len(data), digest=digest_of(b"other"))
+        store_stream(store, io.BytesIO(data), length=len(data), digest=digest_of(b"other"))
     assert bucket_objects(s3_server, s3_bucket) == {}
     assert open_multipart_uploads(s3_server, s3_bucket) == []
 
 
-def test_discarding_an_upload_aborts_its_multipart_upload(store, s3_server, s3_bucket):
-    offset, state = upload_in_patches(store, "u10", [pattern(PART_SIZE + 5)])
+def test_aborting_an_upload_aborts_its_multipart_upload(store, s3_server, s3_bucket):
+    upload = upload_in_patches(store, "u10", [pattern(PART_SIZE + 5)])
     assert open_multipart_uploads(s3_server, s3_bucket)
-    store.discard("u10", state)
+    store.abort("u10", upload.state)
     assert open_multipart_uploads(s3_server, s3_bucket) == []
     assert bucket_objects(s3_server, s3_bucket) == {}
 
@@ -184,9 +209,10 @@ class Generated(io.RawIOBase):
 
 def test_streaming_holds_at_most_a_part_or_two_in_memory(store):
     size = 12 * PART_SIZE
+    assert store.bucket.client  # made once per thread (botocore's service model is most of it): not counted
     tracemalloc.start()
     try:
-        store.append("u11", 0, {}, Generated(size), length=size)
+        Upload(store, "u11").append(Generated(size), size)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -195,16 +221,14 @@ def test_streaming_holds_at_most_a_part_or_two_in_memory(store):
 
 def test_open_from_an_offset(store):
     data = pattern(3 * MiB)
-    offset, state = upload_in_patches(store, "u12", [data])
-    key = store.finish("u12", offset, state, digest_of(data))
+    key = upload_in_patches(store, "u12", [data]).finish(digest_of(data))
     with store.open("unused", key=key, offset=MiB + 7) as f:
         assert f.read() == data[MiB + 7:]
 
 
 def test_the_redirect_url_serves_the_blob_to_a_plain_http_client(store, s3_settings):
     data = pattern(PART_SIZE + 10)
-    offset, state = upload_in_patches(store, "u13", [data])
-    key = store.finish("u13", offset, state, digest_of(data))
+    key = upload_in_patches(store, "u13", [data]).finish(digest_of(data))
     url = store.redirect_url(str(digest_of(data)), key=key)
     assert "X-Amz-Signature=" in url and "X-Amz-Expires=300" in url
     response = requests.get(url, timeout=30)
@@ -232,16 +256,18 @@ def test_check_names_an_unreachable_endpoint(s3_settings):
         S3BlobStore().check()
 
 
-def test_a_racing_patch_that_lost_never_lends_its_hash(store, s3_server, s3_bucket):
-    """Two PATCHes at the same offset on one worker: only the one whose state was saved counts."""
+def test_a_racing_patch_that_lost_leaves_the_winner_whole(store, s3_server, s3_bucket):
+    """Two PATCHes from the same saved row: only the one whose state was saved counts."""
     import copy
 
     first = pattern(1000, seed=1)
-    offset, saved = upload_in_patches(store, "u14", [first])
+    winner = upload_in_patches(store, "u14", [first])
+    loser = Upload(store, "u14")
+    loser.offset, loser.state, loser.saved = winner.offset, copy.deepcopy(winner.state), winner.saved
     winner_bytes, loser_bytes = pattern(2000, seed=2), pattern(2000, seed=3)
-    winner_offset, winner = store.append("u14", offset, copy.deepcopy(saved), io.BytesIO(winner_bytes), length=2000)
-    store.append("u14", offset, copy.deepcopy(saved), io.BytesIO(loser_bytes), length=2000)  # its save fails
-    key = store.finish("u14", winner_offset, winner, digest_of(first + winner_bytes))
+    winner.append(io.BytesIO(winner_bytes), 2000)
+    loser.append(io.BytesIO(loser_bytes), 2000)  # its database update fails: nothing names its state
+    key = winner.finish(digest_of(first + winner_bytes))
     assert read_back(store, key) == first + winner_bytes
 
 
@@ -251,11 +277,12 @@ def test_a_part_overwritten_by_a_racing_patch_fails_the_upload(store):
     from registry.oci.errors import BlobUploadInvalid
 
     winner_bytes, loser_bytes = pattern(PART_SIZE, seed=4), pattern(PART_SIZE, seed=5)
-    offset, winner = store.append("u15", 0, {}, io.BytesIO(winner_bytes), length=PART_SIZE)
-    store.append("u15", 0, {"mpu": copy.deepcopy(winner["mpu"]) | {"parts": []}}, io.BytesIO(loser_bytes),
-                 length=PART_SIZE)
+    winner = upload_in_patches(store, "u15", [winner_bytes])
+    loser = Upload(store, "u15")
+    loser.state = {"mpu": copy.deepcopy(winner.state["mpu"]) | {"parts": []}}
+    loser.append(io.BytesIO(loser_bytes), PART_SIZE)
     with pytest.raises(BlobUploadInvalid, match="concurrent"):
-        store.finish("u15", offset, winner, digest_of(winner_bytes))
+        winner.finish(digest_of(winner_bytes))
 
 
 def test_check_names_refused_credentials(settings, tmp_path):
@@ -275,15 +302,15 @@ def test_check_names_refused_credentials(settings, tmp_path):
         server.stop()
 
 
-def test_a_rehash_copies_a_large_upload_in_ranges_s3_accepts(store, monkeypatch, s3_server, s3_bucket):
+def test_a_re_derivation_copies_a_large_upload_in_ranges_s3_accepts(store, monkeypatch, s3_server, s3_bucket):
     from registry.storage import s3
 
     monkeypatch.setattr(s3, "MAX_COPY_PART", 6 * MiB)  # S3's 5 GiB copy limit, scaled down
     first, second = pattern(2 * PART_SIZE, seed=6), pattern(MiB, seed=7)
-    offset, state = upload_in_patches(store, "u16", [first, second], forget_hash=True)
-    copied = [size for _, _, size in state["mpu"]["parts"]]
+    upload = upload_in_patches(store, "u16", [first, second], rederive=True)
+    copied = [size for _, _, size in upload.state["mpu"]["parts"]]
     assert len(copied) == 3 and sum(copied) == len(first) and min(copied) >= MIN_PART
-    key = store.finish("u16", offset, state, digest_of(first + second))
+    key = upload.finish(digest_of(first + second), rederive=True)
     assert read_back(store, key) == first + second
     assert_only(s3_server, s3_bucket, key, first + second)
 
@@ -291,6 +318,40 @@ def test_a_rehash_copies_a_large_upload_in_ranges_s3_accepts(store, monkeypatch,
 def test_parts_grow_with_the_layer_size_limit(store, s3_settings):
     s3_settings.BERTH_MAX_LAYER_SIZE = 9000 * 10 * MiB  # 10,000 parts of 8 MiB would not hold it
     data = pattern(21 * MiB)
-    offset, state = upload_in_patches(store, "u17", [data])
-    assert [size for _, _, size in state["mpu"]["parts"]] == [10 * MiB, 10 * MiB]
-    assert store.finish("u17", offset, state, digest_of(data))
+    upload = upload_in_patches(store, "u17", [data])
+    assert [size for _, _, size in upload.state["mpu"]["parts"]] == [10 * MiB, 10 * MiB]
+    assert upload.finish(digest_of(data))
+
+
+def test_the_client_is_the_one_django_storages_configured(store, s3_settings):
+    import threading
+
+    from storages.backends.s3 import S3Storage
+
+    assert isinstance(store.bucket.storage, S3Storage)
+    client = store.bucket.client
+    assert client is store.bucket.storage.connection.meta.client
+    assert client.meta.endpoint_url == s3_settings.AWS_S3_ENDPOINT_URL
+    config = client.meta.config
+    # Throttling backs off (issue 11); an unreachable S3 fails a request in seconds, not minutes.
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert config.connect_timeout <= 5 and config.read_timeout <= 30
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(store.bucket.client)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(other is client for other in seen)  # one per process, not a session per thread
+
+
+def test_a_key_prefix_applies_to_every_call(s3_settings, s3_server, s3_bucket):
+    s3_settings.AWS_LOCATION = "team/berth"
+    store = S3BlobStore()
+    data = pattern(PART_SIZE + 100)
+    key = upload_in_patches(store, "u18", [data]).finish(digest_of(data))
+    assert key.startswith("team/berth/blobs/") and bucket_objects(s3_server, s3_bucket) == {key: len(data)}
+    assert store.exists("unused", key=key)
+    assert requests.get(store.redirect_url("unused", key=key), timeout=30).content == data
+    store.delete("unused", key=key)
+    assert bucket_objects(s3_server, s3_bucket) == {}

@@ -114,12 +114,12 @@ def test_pull_with_credentials_fetches_every_blob(pushed, imported, containerd, 
     assert gets.get(imported.layer.digest) == "200", gets
     # Unpacking checked the layer against the config's diff_ids; the snapshot is there.
     snapshots = containerd.ctr("snapshots", "--snapshotter", "native", "ls", namespace=namespace).output
-    diff_id = json.loads(next(b for b in imported.layout.blobs if b.media_type == images.OCI_CONFIG).data)
-    assert diff_id["rootfs"]["diff_ids"][0] in snapshots
+    config = json.loads(next(b for b in imported.layout.blobs if b.media_type == images.OCI_CONFIG).data)
+    assert config["rootfs"]["diff_ids"][0] in snapshots  # one layer: its chain ID is its diff ID
 
 
 def copy_in(skopeo, imported: Imported, berth, path: str) -> str:
-    """Put the image at path:1 with skopeo (whose Basic login needs no /token POST); return the reference."""
+    """Put the image at path:1 with skopeo (it asks /token with a GET, not ctr's POST); return the reference."""
     skopeo("copy", "--dest-tls-verify=false", "--dest-creds", skopeo.creds,
            f"oci:{imported.layout.path}:1", f"docker://{berth.host}/{path}:1")
     return f"{berth.host}/{path}:1"
@@ -162,4 +162,5 @@ def test_read_only_token_pulls_but_cannot_push(pushed, imported, containerd, ber
 
     refused = push(containerd, imported, f"{berth.host}/{owner.username}/ctr:read-only", reader, check=False)
     assert refused.returncode != 0
+    assert "403 Forbidden" in refused.output, refused.output  # signed in, but the token may not push
     assert registry_http.get(f"/v2/{owner.username}/ctr/manifests/read-only").status_code == 404

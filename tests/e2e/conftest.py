@@ -113,7 +113,7 @@ class ContainerTool:
         self.name, self.root = name, root
         self.path = require_tool(name)
         if os.geteuid() != 0:
-            pytest.skip(f"{name} runs as root here, on storage of its own; rootless needs subordinate ids")
+            pytest.skip(f"{name} needs root here: rootless storage needs subordinate user ids")
         self.auth_file = root / "auth.json"
         self.auth_file.write_text("{}")
         self.tmp = root / "tmp"

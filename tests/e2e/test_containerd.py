@@ -136,6 +136,20 @@ def test_anonymous_pull_of_a_public_package(imported, containerd, berth, owner, 
         == imported.layer.data
 
 
+def test_pull_configured_by_a_hosts_dir(imported, containerd, berth, owner, skopeo, tmp_path):
+    # How containerd is set up in production (CRI's config_path): hosts.toml per registry, no --plain-http.
+    path = f"{owner.username}/ctr-hosts"
+    ref = copy_in(skopeo, imported, berth, path)
+    berth.manage("set_visibility", path, "public")
+    (tmp_path / berth.host).mkdir()
+    (tmp_path / berth.host / "hosts.toml").write_text(
+        f'server = "{berth.url}"\n\n[host."{berth.url}"]\n  capabilities = ["pull", "resolve"]\n')
+
+    containerd.ctr("images", "pull", "--hosts-dir", str(tmp_path), "--snapshotter", "native", ref,
+                   namespace="berth-hosts")
+    assert image_target(containerd, ref, "berth-hosts") == imported.manifest.digest
+
+
 def test_anonymous_pull_of_a_private_package_is_refused(imported, containerd, berth, owner, skopeo):
     ref = copy_in(skopeo, imported, berth, f"{owner.username}/ctr-private")
     result = pull(containerd, ref, "berth-stranger", check=False)

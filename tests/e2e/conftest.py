@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
+from tests.containerd import Containerd
 from tests.e2e import images
 from tests.servers import require_tool
 
@@ -66,6 +67,16 @@ def docker(berth, dockerd, owner):
     return dockerd
 
 
+@pytest.fixture(scope="session")
+def containerd():
+    """A private containerd for the run."""
+    daemon = Containerd()
+    try:
+        yield daemon.start()
+    finally:
+        daemon.stop()
+
+
 class Skopeo:
     """The skopeo CLI with no system policy or stored logins in the way."""
 
@@ -93,6 +104,50 @@ class Skopeo:
 @pytest.fixture(scope="session")
 def skopeo(berth, owner, tmp_path_factory) -> Skopeo:
     return Skopeo(tmp_path_factory.mktemp("skopeo"), f"{owner.username}:{owner.password}")
+
+
+class ContainerTool:
+    """podman or buildah as root on their own vfs storage, logins and temporary folder under root."""
+
+    def __init__(self, name: str, root: Path, *options: str):
+        self.name, self.root = name, root
+        self.path = require_tool(name)
+        if os.geteuid() != 0:
+            pytest.skip(f"{name} needs root here: rootless storage needs subordinate user ids")
+        self.auth_file = root / "auth.json"
+        self.auth_file.write_text("{}")
+        self.tmp = root / "tmp"
+        self.tmp.mkdir()
+        self.options = ["--root", str(root / "storage"), "--runroot", str(root / "run"), "--storage-driver", "vfs",
+                        *options]
+
+    def __call__(self, *args: str, check: bool = True, input: bytes | None = None,
+                 timeout: float = 600) -> subprocess.CompletedProcess:
+        # REGISTRY_AUTH_FILE keeps logins out of /run/containers/0/auth.json, which other runs share.
+        env = {**os.environ, "REGISTRY_AUTH_FILE": str(self.auth_file), "TMPDIR": str(self.tmp)}
+        result = subprocess.run([self.path, *self.options, *args], env=env, input=input, capture_output=True,
+                                timeout=timeout)
+        result.output = (result.stdout + result.stderr).decode(errors="replace")
+        if check and result.returncode != 0:
+            raise AssertionError(f"{self.name} {' '.join(args)} failed ({result.returncode}):\n{result.output}")
+        return result
+
+    def text(self, *args: str) -> str:
+        return self(*args).stdout.decode().strip()
+
+
+@pytest.fixture(scope="session")
+def podman(tmp_path_factory) -> ContainerTool:
+    """podman on storage of its own, with no cgroup manager or event journal to talk to."""
+    root = tmp_path_factory.mktemp("podman")
+    return ContainerTool("podman", root, "--cgroup-manager", "cgroupfs", "--events-backend", "none",
+                         "--tmpdir", str(root / "libpod"))
+
+
+@pytest.fixture(scope="session")
+def buildah(tmp_path_factory) -> ContainerTool:
+    """buildah on storage of its own."""
+    return ContainerTool("buildah", tmp_path_factory.mktemp("buildah"))
 
 
 @dataclass(frozen=True)

@@ -180,3 +180,10 @@ def layout_ref(folder: Path, tag: str) -> dict:
         if descriptor.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
             return descriptor
     raise AssertionError(f"{tag} is not in {folder}/index.json: {index}")
+
+
+def layout_archive(layout: OCILayout) -> bytes:
+    """Return an OCI layout as one tar (an oci-archive), the form `ctr images import` and `podman load` read."""
+    files = {str(path.relative_to(layout.path)): path.read_bytes()
+             for path in sorted(layout.path.rglob("*")) if path.is_file()}
+    return tar_bytes(files)

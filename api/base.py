@@ -5,6 +5,7 @@ anything else keep their own.
 """
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -19,6 +20,17 @@ from api.permissions import OwnRoutesNeedAuthentication
 
 # GitHub's package types; Berth holds containers only, so the others list nothing and find nothing.
 PACKAGE_TYPES = ("npm", "maven", "rubygems", "docker", "nuget", "container")
+
+
+def documented(**kwargs):
+    """Return extend_schema(**kwargs) for a view method, extending drf-spectacular's AutoSchema.
+
+    extend_schema would otherwise extend DRF's global DEFAULT_SCHEMA_CLASS, which stays DRF's own.
+    """
+    def decorate(method):
+        method.schema = AutoSchema
+        return extend_schema(**kwargs)(method)
+    return decorate
 
 
 class JsonOnly(BaseContentNegotiation):
@@ -45,7 +57,7 @@ class ApiView(APIView):
 
     def owner(self) -> selectors.Owner:
         return selectors.owner_get(request=self.request, kind=self.kwargs["owner_kind"],
-                                   login=self.kwargs.get("owner"))
+                                   login=self.kwargs.get("username") or self.kwargs.get("org"))
 
     def container_only(self) -> None:
         """Raise 404 unless the route's package_type is container (the only type Berth holds)."""

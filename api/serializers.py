@@ -17,8 +17,9 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 def api_url(request, owner, name: str, *suffix: str) -> str:
     """Return the absolute /api/v3 URL of owner's package name (nested names %2F-encoded, as GitHub's are)."""
-    path = reverse(f"api:{owner.route}-package", kwargs={"owner": owner.login, "package_type": "container",
-                                                                "package_name": "NAME"})
+    owner_kwarg = "org" if owner.route == "orgs" else "username"
+    path = reverse(f"api:{owner.route}-package",
+                   kwargs={owner_kwarg: owner.login, "package_type": "container", "package_name": "NAME"})
     path = path.replace("NAME", quote(name, safe=""))
     return request.build_absolute_uri("/".join([path, *suffix]))
 

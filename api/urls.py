@@ -6,7 +6,7 @@ literal slash; either way a name ending in /versions or /restore can't be told f
 
 from django.http import JsonResponse
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from api.errors import NotFound, error_response
 from api.views.packages import PackageListView, PackageRestoreView, PackageView
@@ -14,7 +14,7 @@ from api.views.versions import VersionListView, VersionRestoreView, VersionView
 
 app_name = "api"
 
-OWNERS = {"user": "user/", "users": "users/<str:owner>/", "orgs": "orgs/<str:owner>/"}
+OWNERS = {"user": "user/", "users": "users/<str:username>/", "orgs": "orgs/<str:org>/"}
 
 
 def root(request):
@@ -44,7 +44,7 @@ def owner_routes(kind: str, prefix: str) -> list:
 urlpatterns = [
     path("", root, name="root"),
     # Public, as GitHub's description is; no credentials are read for it.
-    path("openapi.json", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]),
+    path("openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[]),
          name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="api:openapi", authentication_classes=[],
                                                 permission_classes=[]), name="docs"),

@@ -1,10 +1,10 @@
 """Packages: list an owner's, get one, delete one (the 30-day soft delete the settings page does) and restore it."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from api import permissions, selectors
-from api.base import PACKAGE_TYPES, ApiView
+from api.base import PACKAGE_TYPES, ApiView, documented
 from api.errors import Unprocessable
 from api.serializers import PackageSerializer
 from registry.models import Visibility
@@ -19,7 +19,7 @@ LIST_PARAMETERS = [
 
 
 class PackageListView(ApiView):
-    @extend_schema(parameters=LIST_PARAMETERS, responses=PackageSerializer(many=True))
+    @documented(parameters=LIST_PARAMETERS, responses=PackageSerializer(many=True))
     def get(self, request, **kwargs):
         """List an owner's packages that the caller may read."""
         package_type = self.choice("package_type", PACKAGE_TYPES)
@@ -41,7 +41,7 @@ class PackageListView(ApiView):
 
 
 class PackageView(ApiView):
-    @extend_schema(responses=PackageSerializer)
+    @documented(responses=PackageSerializer)
     def get(self, request, package_name, **kwargs):
         """Get a package."""
         self.container_only()
@@ -52,7 +52,7 @@ class PackageView(ApiView):
         row = selectors.package_row(package=package, owner=owner)
         return Response(PackageSerializer(row, context={"request": request}).data)
 
-    @extend_schema(responses={204: None})
+    @documented(responses={204: None})
     def delete(self, request, package_name, **kwargs):
         """Delete a package with all its versions; restorable for 30 days. Berth has no download limit on this."""
         self.container_only()
@@ -63,7 +63,7 @@ class PackageView(ApiView):
 
 
 class PackageRestoreView(ApiView):
-    @extend_schema(request=None, responses={204: None})
+    @documented(request=None, responses={204: None})
     def post(self, request, package_name, **kwargs):
         """Restore a package deleted within the last 30 days (a package that isn't deleted is left as it is)."""
         self.container_only()

@@ -5,11 +5,11 @@ deleted here is restorable from the settings page and the other way round. Unlik
 last version of a package may be deleted (the pages allow it too); the package stays, empty.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from api import permissions, selectors
-from api.base import ApiView
+from api.base import ApiView, documented
 from api.errors import Forbidden, NotFound, Unprocessable
 from api.serializers import VersionSerializer
 from registry.services import trash
@@ -38,7 +38,7 @@ class VersionsMixin:
 
 
 class VersionListView(VersionsMixin, ApiView):
-    @extend_schema(parameters=[OpenApiParameter("state", str, enum=list(STATES)), OpenApiParameter("page", int),
+    @documented(parameters=[OpenApiParameter("state", str, enum=list(STATES)), OpenApiParameter("page", int),
                                OpenApiParameter("per_page", int)],
                    responses=VersionSerializer(many=True))
     def get(self, request, **kwargs):
@@ -56,7 +56,7 @@ class VersionListView(VersionsMixin, ApiView):
 
 
 class VersionView(VersionsMixin, ApiView):
-    @extend_schema(responses=VersionSerializer)
+    @documented(responses=VersionSerializer)
     def get(self, request, version_id, **kwargs):
         """Get a version: live, or deleted and still restorable (admins only)."""
         owner, package = self.readable_package()
@@ -68,7 +68,7 @@ class VersionView(VersionsMixin, ApiView):
             raise NotFound()
         return Response(self.serialize(owner, package, version))
 
-    @extend_schema(responses={204: None})
+    @documented(responses={204: None})
     def delete(self, request, version_id, **kwargs):
         """Delete a version with its platforms and referrers; restorable for 30 days."""
         _, package = self.admin_package()
@@ -83,7 +83,7 @@ class VersionView(VersionsMixin, ApiView):
 
 
 class VersionRestoreView(VersionsMixin, ApiView):
-    @extend_schema(request=None, responses={204: None})
+    @documented(request=None, responses={204: None})
     def post(self, request, version_id, **kwargs):
         """Restore a deleted version with what was deleted along with it (a live one is left as it is)."""
         _, package = self.admin_package()

@@ -234,7 +234,7 @@ class TestDeleteAndRestore:
         assert_error(bob.post(f"{BASE}/users/alice/packages/container/app/restore"), 404)
         assert_error(owner_client.post(f"{BASE}/user/packages/container/nothing/restore"), 404)
 
-    def test_restore_after_the_window_is_422(self, app, owner_client):
+    def test_restore_after_the_window_is_404(self, app, owner_client):
         from datetime import timedelta
 
         from django.utils import timezone

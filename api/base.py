@@ -4,7 +4,6 @@ Configured on this base view, not in settings.REST_FRAMEWORK, so the distributio
 anything else keep their own.
 """
 
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -17,19 +16,26 @@ from api.authentication import PersonalAccessTokenAuthentication
 from api.errors import NotFound, Unprocessable, exception_handler
 from api.pagination import link_header, paginate
 from api.permissions import OwnRoutesNeedAuthentication
+from api.schema import GitHubSchema
+from api.serializers import ErrorSerializer
 
+ERROR_STATUSES = (401, 403, 404, 422)
 # GitHub's package types; Berth holds containers only, so the others list nothing and find nothing.
 PACKAGE_TYPES = ("npm", "maven", "rubygems", "docker", "nuget", "container")
 
 
-def documented(**kwargs):
-    """Return extend_schema(**kwargs) for a view method, extending drf-spectacular's AutoSchema.
+def documented(*, responses, **kwargs):
+    """Return extend_schema() for a view method, with GitHub's error answers beside responses.
 
-    extend_schema would otherwise extend DRF's global DEFAULT_SCHEMA_CLASS, which stays DRF's own.
+    It extends the API's own drf-spectacular schema: extend_schema would otherwise extend DRF's
+    global DEFAULT_SCHEMA_CLASS, which stays DRF's own.
     """
+    responses = responses if isinstance(responses, dict) else {200: responses}
+    responses = {**responses, **{status: ErrorSerializer for status in ERROR_STATUSES}}
+
     def decorate(method):
-        method.schema = AutoSchema
-        return extend_schema(**kwargs)(method)
+        method.schema = GitHubSchema
+        return extend_schema(responses=responses, **kwargs)(method)
     return decorate
 
 
@@ -50,7 +56,9 @@ class ApiView(APIView):
     parser_classes = (JSONParser,)
     content_negotiation_class = JsonOnly
     throttle_classes = ()
-    schema = AutoSchema()
+    schema = GitHubSchema()
+    # Method to GitHub's operation id, {who}/{short} filled in per owner route (api/schema.py).
+    operation_ids: dict[str, str] = {}
 
     def get_exception_handler(self):
         return exception_handler

@@ -1,6 +1,25 @@
 """drf-spectacular hooks: describe the REST API's own views and how they authenticate."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+# How GitHub's operation ids name each owner route: {who} in list and get, {short} elsewhere.
+OWNER_WORDS = {
+    "user": {"who": "authenticated-user", "short": "authenticated-user"},
+    "users": {"who": "user", "short": "user"},
+    "orgs": {"who": "organization", "short": "org"},
+}
+
+
+class GitHubSchema(AutoSchema):
+    """Name operations as GitHub's OpenAPI description does, so generated clients get Octokit's method names."""
+
+    def get_operation_id(self) -> str:
+        template = getattr(self.view, "operation_ids", {}).get(self.method.lower())
+        route = self.path.removeprefix("/api/v3/").split("/", 1)[0]
+        if template is None or route not in OWNER_WORDS:
+            return super().get_operation_id()
+        return "packages/" + template.format(**OWNER_WORDS[route])
 
 
 def only_rest_api(endpoints):

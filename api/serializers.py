@@ -24,6 +24,11 @@ def api_url(request, owner, name: str, *suffix: str) -> str:
     return request.build_absolute_uri("/".join([path, *suffix]))
 
 
+class ErrorSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    documentation_url = serializers.URLField()
+
+
 class OwnerSerializer(serializers.Serializer):
     login = serializers.CharField()
     id = serializers.IntegerField()

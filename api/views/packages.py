@@ -19,6 +19,8 @@ LIST_PARAMETERS = [
 
 
 class PackageListView(ApiView):
+    operation_ids = {"get": "list-packages-for-{who}"}
+
     @documented(parameters=LIST_PARAMETERS, responses=PackageSerializer(many=True))
     def get(self, request, **kwargs):
         """List an owner's packages that the caller may read."""
@@ -41,6 +43,8 @@ class PackageListView(ApiView):
 
 
 class PackageView(ApiView):
+    operation_ids = {"get": "get-package-for-{who}", "delete": "delete-package-for-{short}"}
+
     @documented(responses=PackageSerializer)
     def get(self, request, package_name, **kwargs):
         """Get a package."""
@@ -63,6 +67,8 @@ class PackageView(ApiView):
 
 
 class PackageRestoreView(ApiView):
+    operation_ids = {"post": "restore-package-for-{short}"}
+
     @documented(request=None, responses={204: None})
     def post(self, request, package_name, **kwargs):
         """Restore a package deleted within the last 30 days (a package that isn't deleted is left as it is)."""

@@ -38,6 +38,8 @@ class VersionsMixin:
 
 
 class VersionListView(VersionsMixin, ApiView):
+    operation_ids = {"get": "get-all-package-versions-for-package-owned-by-{short}"}
+
     @documented(parameters=[OpenApiParameter("state", str, enum=list(STATES)), OpenApiParameter("page", int),
                                OpenApiParameter("per_page", int)],
                    responses=VersionSerializer(many=True))
@@ -56,6 +58,8 @@ class VersionListView(VersionsMixin, ApiView):
 
 
 class VersionView(VersionsMixin, ApiView):
+    operation_ids = {"get": "get-package-version-for-{who}", "delete": "delete-package-version-for-{short}"}
+
     @documented(responses=VersionSerializer)
     def get(self, request, version_id, **kwargs):
         """Get a version: live, or deleted and still restorable (admins only)."""
@@ -83,6 +87,8 @@ class VersionView(VersionsMixin, ApiView):
 
 
 class VersionRestoreView(VersionsMixin, ApiView):
+    operation_ids = {"post": "restore-package-version-for-{short}"}
+
     @documented(request=None, responses={204: None})
     def post(self, request, version_id, **kwargs):
         """Restore a deleted version with what was deleted along with it (a live one is left as it is)."""

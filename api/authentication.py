@@ -55,7 +55,10 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
         except throttling.LoginThrottled as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=str(e))
         except tokens.InvalidToken as e:
-            raise exceptions.AuthenticationFailed(f"Bad credentials: {e}" if str(e) != "Bad credentials" else str(e))
+            # GitHub's clients look for "Bad credentials"; Berth's reason (revoked, expired...) follows it.
+            reason = str(e)
+            message = reason if reason == "Bad credentials" else f"Bad credentials: {reason}"
+            raise exceptions.AuthenticationFailed(message)
         return pat.user, Credential(pat=pat)
 
     def authenticate_header(self, request):

@@ -82,9 +82,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "registry",
     "accounts",
     "packages_ui",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -157,6 +160,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = BERTH_MAX_MANIFEST_SIZE + 1024
 
 # The distribution API configures DRF on its own base view (registry/api/base.py: authentication,
 # errors); DRF's global defaults stay as DRF ships them for any other API.
+# The REST API at /api/v3/ (api/base.py) does the same; its OpenAPI description and docs page,
+# with Swagger UI from drf-spectacular-sidecar, so no CDN is needed:
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Berth REST API",
+    "DESCRIPTION": "GitHub's packages REST API for container packages, with download counts and sizes.",
+    "VERSION": "2022-11-28",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v3",
+    "PREPROCESSING_HOOKS": ["api.schema.only_rest_api"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 urlpatterns = [
     path("", include("registry.api.urls")),
     path("", include("accounts.urls")),
+    path("api/v3/", include("api.urls")),
     # The pages' CSS and JS, served by Django itself so Berth needs no CDN and no web server in front
     # (a front server may still serve STATIC_ROOT, filled by collectstatic, at STATIC_URL).
     re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.+)$", serve, {"insecure": True}),

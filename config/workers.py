@@ -7,9 +7,34 @@ them on one CPU, one thread at a time under the GIL, while the other workers idl
 pulls ran at half speed in about one benchmark run in five. This worker stops accepting while
 all of its threads are busy, so the rest of a burst goes to workers that can serve it at once.
 Connections it already holds are served as before; keep-alive connections don't hold threads.
+
+It also answers gunicorn's own refusals of a body's framing (a Content-Length with a
+Transfer-Encoding, a bad chunk) in the spec's JSON, as the registry answers everything else.
 """
 
+import json
+from http import HTTPStatus
+
+from gunicorn import util
+from gunicorn.http import errors as http
 from gunicorn.workers import gthread
+
+from registry.oci.errors import BlobUploadInvalid, OCIError, SizeInvalid, Unsupported
+
+
+def framing_error(exc: Exception) -> OCIError | None:
+    """Return the spec's error for gunicorn's refusal of how a request body is framed, or None."""
+    if isinstance(exc, (http.InvalidChunkSize, http.ChunkMissingTerminator, http.InvalidChunkExtension)):
+        return BlobUploadInvalid(f"malformed chunked request body: {exc}; nothing was stored, resend it "
+                                 "with valid chunked framing (RFC 9112 section 7.1)")
+    if isinstance(exc, http.UnsupportedTransferCoding):
+        return Unsupported(f"{exc}: send the body with Content-Length or Transfer-Encoding: chunked", status=501)
+    if isinstance(exc, http.InvalidHeader) and exc.hdr == "CONTENT-LENGTH":
+        return SizeInvalid("Content-Length must be one decimal number of bytes, and not sent with "
+                           "Transfer-Encoding")
+    if isinstance(exc, http.InvalidHeader) and exc.hdr == "TRANSFER-ENCODING":
+        return BlobUploadInvalid("Transfer-Encoding must be chunked, once, on HTTP/1.1, without Content-Length")
+    return None
 
 
 class ThreadWorker(gthread.ThreadWorker):
@@ -32,3 +57,20 @@ class ThreadWorker(gthread.ThreadWorker):
         self.busy -= 1
         super().finish_request(conn, fs)
         self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
+
+    def handle_error(self, req, client, addr, exc):
+        error = framing_error(exc)
+        if error is None:
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        if req is not None:
+            # The body of a request answered without reading it failed to parse while gunicorn
+            # skipped it: a second answer would be taken for the next request's. Just close.
+            return
+        body = json.dumps({"errors": [error.as_dict()]}).encode()
+        head = (f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        try:
+            util.write_nonblock(client, head + body)
+        except OSError:
+            self.log.debug("Failed to send error message.")

@@ -195,3 +195,34 @@ def test_a_client_gone_mid_upload_is_one_warning_and_the_upload_resumes(server, 
     assert "Bad Request" not in log
     assert offset(server, location) == len(first)
     finish(server, location, second, first + second)
+
+
+FRAMING_HEADERS = {
+    "chunked with a Content-Length": (b"Transfer-Encoding: chunked\r\nContent-Length: 5", "HTTP/1.1", 400,
+                                      "SIZE_INVALID"),
+    "chunked twice": (b"Transfer-Encoding: chunked, chunked", "HTTP/1.1", 400, "BLOB_UPLOAD_INVALID"),
+    "chunked on HTTP/1.0": (b"Transfer-Encoding: chunked", "HTTP/1.0", 400, "BLOB_UPLOAD_INVALID"),
+    "a Content-Length that isn't a number": (b"Content-Length: 5x", "HTTP/1.1", 400, "SIZE_INVALID"),
+    "an unknown coding": (b"Transfer-Encoding: zip", "HTTP/1.1", 501, "UNSUPPORTED"),
+}
+
+
+@pytest.mark.parametrize("framing, version, status, code", FRAMING_HEADERS.values(), ids=FRAMING_HEADERS.keys())
+def test_framing_gunicorn_refuses_is_answered_in_the_spec_format(server, conn, framing, version, status, code):
+    """gunicorn refuses these before the view runs; the answer is still the spec's JSON."""
+    conn.sock.sendall(f"PATCH /v2/{NAME}/blobs/uploads/x {version}\r\nHost: {conn.host}\r\n".encode()
+                      + framing + b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    answer, headers, body = conn.response()
+    assert answer == status, body
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["errors"][0]["code"] == code
+    assert conn.closed_by_server()
+
+
+def test_bad_framing_of_a_body_answered_unread_closes_after_the_one_answer(server, conn):
+    """Without credentials the view answers 401 unread; gunicorn's skip of the body then fails."""
+    conn.sock.sendall(f"PATCH /v2/{NAME}/blobs/uploads/x HTTP/1.1\r\nHost: {conn.host}\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n".encode())
+    status, _, body = conn.response()
+    assert status == 401, body
+    assert conn.closed_by_server()

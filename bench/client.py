@@ -7,6 +7,7 @@ Request bodies go out with sendfile() from a file and responses are read into on
 import hashlib
 import http.client
 import os
+import socket
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -38,23 +39,49 @@ class Registry:
 
 
 def request(conn, method: str, path: str, headers: dict[str, str], body=None, offset: int = 0,
-            count: int = 0) -> tuple[http.client.HTTPResponse, bytes]:
-    """Send one request, the body (if any) with sendfile(); return the response and its (small) body."""
+            count: int = 0, piece: int | None = None) -> tuple[http.client.HTTPResponse, bytes]:
+    """Send one request, the body (if any) with sendfile(); return the response and its (small) body.
+
+    With piece, the body goes out in chunked transfer encoding, one chunk per piece bytes.
+    """
     conn.putrequest(method, path, skip_accept_encoding=True)
     for name, value in headers.items():
         conn.putheader(name, value)
     if body is not None:
         conn.putheader("Content-Type", OCTET)
-        conn.putheader("Content-Length", str(count))
+        conn.putheader(*(("Transfer-Encoding", "chunked") if piece else ("Content-Length", str(count))))
     elif method in ("POST", "PUT", "PATCH"):
         conn.putheader("Content-Length", "0")
     conn.endheaders()
-    if body is not None and count:
-        sent = conn.sock.sendfile(body, offset, count)
-        if sent != count:
-            raise BenchError(f"sent {sent} of {count} bytes")
+    if body is not None and piece:
+        send_chunked(conn.sock, body, offset, count, piece)
+    elif body is not None and count:
+        send_file(conn.sock, body, offset, count)
     response = conn.getresponse()
     return response, response.read()
+
+
+def send_file(sock, body, offset: int, count: int) -> None:
+    sent = sock.sendfile(body, offset, count)
+    if sent != count:
+        raise BenchError(f"sent {sent} of {count} bytes")
+
+
+def send_chunked(sock, body, offset: int, count: int, piece: int) -> None:
+    """Send count bytes of body from offset as chunks of piece bytes: size line, sendfile(), CRLF."""
+    # Corked, the framing lines join the data in full segments instead of each going out alone.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    try:
+        end = offset + count
+        while offset < end:
+            n = min(piece, end - offset)
+            sock.sendall(b"%x\r\n" % n)
+            send_file(sock, body, offset, n)
+            sock.sendall(b"\r\n")
+            offset += n
+        sock.sendall(b"0\r\n\r\n")
+    finally:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
 
 def expect(response, data: bytes, status: int, what: str) -> None:
@@ -93,8 +120,34 @@ def push_monolithic(registry: Registry, name: str, path: str, digest: str) -> fl
     return elapsed
 
 
-def push_chunked(registry: Registry, name: str, path: str, digest: str, chunk: int) -> float:
-    """POST an upload, PATCH it in chunks of `chunk` bytes, PUT the digest; return the seconds it took."""
+def push_stream(registry: Registry, name: str, path: str, digest: str, piece: int) -> float:
+    """POST an upload, send the whole blob in one chunked-encoding PATCH (as the docker CLI does),
+    PUT the digest; return the seconds it took."""
+    size = os.path.getsize(path)
+    headers = registry.headers()
+    conn = registry.connect()
+    with open(path, "rb") as body:
+        start = time.perf_counter()
+        response, data = request(conn, "POST", f"/v2/{name}/blobs/uploads/", headers)
+        expect(response, data, 202, "POST upload")
+        location = location_path(registry.base_url, response)
+        response, data = request(conn, "PATCH", location, headers, body, 0, size, piece=piece)
+        expect(response, data, 202, "chunked PATCH")
+        location = location_path(registry.base_url, response)
+        response, data = request(conn, "PUT", with_digest(location, digest), headers)
+        expect(response, data, 201, "PUT digest")
+        elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def push_chunked(registry: Registry, name: str, path: str, digest: str, chunk: int,
+                 reconnect: bool = False) -> float:
+    """POST an upload, PATCH it in chunks of `chunk` bytes, PUT the digest; return the seconds it took.
+
+    With reconnect, every PATCH (and the PUT) goes on a new connection, so behind a proxy or
+    on several workers consecutive PATCHes of one upload land on different processes.
+    """
     size = os.path.getsize(path)
     headers = registry.headers()
     conn = registry.connect()
@@ -106,12 +159,18 @@ def push_chunked(registry: Registry, name: str, path: str, digest: str, chunk: i
         offset = 0
         while offset < size:
             count = min(chunk, size - offset)
+            if reconnect:
+                conn.close()
+                conn = registry.connect()
             response, data = request(conn, "PATCH", location,
                                      {**headers, "Content-Range": f"{offset}-{offset + count - 1}"},
                                      body, offset, count)
             expect(response, data, 202, f"PATCH at {offset}")
             location = location_path(registry.base_url, response)
             offset += count
+        if reconnect:
+            conn.close()
+            conn = registry.connect()
         response, data = request(conn, "PUT", with_digest(location, digest), headers)
         expect(response, data, 201, "PUT digest")
         elapsed = time.perf_counter() - start

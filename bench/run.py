@@ -3,6 +3,11 @@
 Each pass starts Berth (gunicorn, config/gunicorn.py, DEBUG=false, PostgreSQL) and distribution
 (Debian's docker-registry) on loopback, then measures both with the same client, alternating which
 goes first, and prints the medians and the Berth/distribution ratio of every figure.
+
+Blob pushes come in the shapes clients use: monolithic POST+PUT; one chunked-encoding PATCH (the
+docker CLI's, 32 KiB chunks as Go's io.Copy writes them); one Content-Length PATCH; 16 MiB
+PATCHes on one connection, and each on a new connection, directly and through a round-robin
+nginx over two Berth servers sharing one database and one blob store (distribution: one server).
 """
 
 import argparse
@@ -20,10 +25,24 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench import client
-from bench.servers import Berth, BerthUser, Distribution, Dockerd, Postgres, S3Server, cpu_seconds, rss_bytes
+from bench.nginx import Nginx
+from bench.servers import (
+    Berth,
+    BerthUser,
+    Distribution,
+    Dockerd,
+    Postgres,
+    S3Server,
+    cpu_seconds,
+    free_port,
+    http_up,
+    rss_bytes,
+    wait_until,
+)
 from config import gunicorn as gunicorn_settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -41,11 +60,23 @@ class Figure:
     # The Berth/distribution ratio to reach (>= when higher is better), or an absolute Berth limit.
     target_ratio: float | None = None
     berth_below: float | None = None
+    target_ratio_s3: float | None = None  # on the S3 pass, when it differs
+
+    def target(self, storage: str) -> float | None:
+        return self.target_ratio_s3 if storage == "s3" and self.target_ratio_s3 is not None else self.target_ratio
+
+
+def push(label: str) -> Figure:
+    return Figure(f"blob push, {label}", "MB/s", True, target_ratio=2.0, target_ratio_s3=1.5)
 
 
 FIGURES = {
-    "push_monolithic": Figure("blob push, monolithic POST+PUT", "MB/s", True, target_ratio=2.0),
-    "push_chunked": Figure("blob push, chunked PATCHes", "MB/s", True, target_ratio=2.0),
+    "push_monolithic": push("monolithic POST+PUT"),
+    "push_chunked": push("16 MiB PATCHes, one connection"),
+    "push_stream": push("stream: one chunked-encoding PATCH"),
+    "push_length": push("length: one Content-Length PATCH"),
+    "push_chunks": push("chunks: 16 MiB PATCHes, a new connection each"),
+    "push_chunks_nginx": push("chunks via nginx, two Berth servers (distribution: one)"),
     "pull": Figure("blob pull", "MB/s", True, target_ratio=1.0),
     "pull_cpu": Figure("server CPU per GB pulled", "s/GB", False),
     "manifest_rps": Figure("manifest GET, 16 connections", "req/s", True, target_ratio=1.0),
@@ -139,6 +170,8 @@ class Pass:
         self.samples: dict[str, dict[str, list[float]]] = {key: {"berth": [], "distribution": []} for key in FIGURES}
         self.notes: dict[str, str] = {}
         self.s3: S3Server | None = None
+        self.berth2: Berth | None = None
+        self.nginx: Nginx | None = None
 
     # -- servers ---------------------------------------------------------------------------
     def start(self):
@@ -152,7 +185,8 @@ class Pass:
             storage = {"s3": {"accesskey": env["AWS_ACCESS_KEY_ID"], "secretkey": env["AWS_SECRET_ACCESS_KEY"],
                               "region": env["AWS_S3_REGION_NAME"], "regionendpoint": self.s3.url,
                               "bucket": bucket, "secure": False, "v4auth": True}}
-        self.berth = Berth(self.work / "berth", self.postgres.database(f"bench_{self.name}"), env).start()
+        database = self.postgres.database(f"bench_{self.name}")
+        self.berth = Berth(self.work / "berth", database, env).start()
         self.distribution = Distribution(self.work / "distribution", storage).start()
         self.user = BerthUser(self.berth)
         self.servers = {"berth": self.berth, "distribution": self.distribution}
@@ -162,9 +196,19 @@ class Pass:
         }
         log(f"{self.name}: Berth at {self.berth.url} (workers {self.berth.worker_pids()}), "
             f"distribution at {self.distribution.url}")
+        if "push_chunks_nginx" in self.args.shapes:
+            # A second app server on the same database and blob store, both behind one nginx.
+            self.berth2 = Berth(self.work / "berth2", database, env, data_dir=self.berth.data_dir).start()
+            self.nginx = Nginx(self.work / "nginx", f"127.0.0.1:{free_port()}",
+                               [self.berth.host, self.berth2.host]).start()
+            wait_until(lambda: self.nginx.alive() and http_up(f"{self.nginx.url}/v2/"), timeout=30,
+                       what="nginx", log=self.nginx.log)
+            self.registries["berth_nginx"] = client.Registry("berth", self.nginx.url, self.user.headers)
+            log(f"{self.name}: nginx at {self.nginx.url} over Berth at {self.berth.url} and {self.berth2.url}")
 
     def stop(self):
-        for server in (getattr(self, "berth", None), getattr(self, "distribution", None), self.s3):
+        for server in (self.nginx, self.berth2, getattr(self, "berth", None), getattr(self, "distribution", None),
+                       self.s3):
             if server is not None:
                 server.stop()
 
@@ -195,22 +239,40 @@ class Pass:
                 f.write(block)
         scratch.unlink()
 
+    def pushes(self, size: int) -> dict:
+        """Return, per push figure, the function that pushes a blob in that shape."""
+        piece = self.args.stream_chunk_kib * 1024
+        chunks = partial(client.push_chunked, chunk=16 * MiB, reconnect=True)
+        return {
+            "push_monolithic": client.push_monolithic,
+            "push_chunked": partial(client.push_chunked, chunk=16 * MiB),
+            "push_stream": partial(client.push_stream, piece=piece),
+            "push_length": partial(client.push_chunked, chunk=size),
+            "push_chunks": chunks,
+            "push_chunks_nginx": chunks,
+        }
+
     def blobs(self, data: DataFile):
-        mono, chunked = self.repository("mono"), self.repository("chunked")
+        mono = self.repository("mono")
         size = data.size
+        shapes = [key for key in self.pushes(size) if key in self.args.shapes]
+        repositories = {key: mono if key == "push_monolithic" else self.repository(key.removeprefix("push_"))
+                        for key in shapes}
         for rep in range(self.args.reps):
-            digest = data.fresh()
-            for label in self.order(rep):
-                registry = self.registries[label]
-                self.settle(size)
-                seconds = client.push_monolithic(registry, mono, str(data.path), digest)
-                self.samples["push_monolithic"][label].append(size / seconds / MB)
-            digest_chunked = data.fresh()
-            for label in self.order(rep):
-                registry = self.registries[label]
-                self.settle(size)
-                seconds = client.push_chunked(registry, chunked, str(data.path), digest_chunked, 16 * MiB)
-                self.samples["push_chunked"][label].append(size / seconds / MB)
+            for key in shapes:
+                pushed = data.fresh()
+                if key == "push_monolithic":
+                    digest = pushed  # the blob the pull figures read
+                for label in self.order(rep):
+                    registry = self.registries["berth_nginx" if key == "push_chunks_nginx" and label == "berth"
+                                               else label]
+                    self.settle(size)
+                    seconds = self.pushes(size)[key](registry, repositories[key], str(data.path), pushed)
+                    self.samples[key][label].append(size / seconds / MB)
+            if "push_monolithic" not in shapes:
+                digest = data.fresh()
+                for registry in self.registries.values():
+                    client.push_monolithic(registry, mono, str(data.path), digest)
             for label in self.order(rep):
                 # Several pulls per sample: one 256 MiB pull takes ~0.1 s on loopback.
                 server = self.servers[label]
@@ -220,8 +282,7 @@ class Pass:
                 spent = cpu_seconds(server.pids()) - before
                 self.samples["pull"][label].append(median(speeds))
                 self.samples["pull_cpu"][label].append(spent / (PULLS_PER_SAMPLE * size / 1e9))
-            log(f"{self.name}: blobs rep {rep + 1}: "
-                + self._last(("push_monolithic", "push_chunked", "pull", "pull_cpu")))
+            log(f"{self.name}: blobs rep {rep + 1}: " + self._last((*shapes, "pull", "pull_cpu")))
 
     def manifests(self):
         name = self.repository("manifest")
@@ -317,21 +378,22 @@ class Pass:
             b, d = median(berth), median(distribution)
             ratio = b / d if d else None
             met = None
-            if figure.target_ratio is not None and ratio is not None:
-                met = ratio >= figure.target_ratio
+            target = figure.target(self.name)
+            if target is not None and ratio is not None:
+                met = ratio >= target
             if figure.berth_below is not None:
                 met = b < figure.berth_below
             figures[key] = {
                 "label": figure.label, "unit": figure.unit, "higher_is_better": figure.higher_is_better,
                 "berth": berth, "distribution": distribution, "berth_median": b, "distribution_median": d,
-                "ratio": ratio, "target": target_text(figure), "met": met,
+                "ratio": ratio, "target": target_text(figure, self.name), "met": met,
             }
         return {"figures": figures, "notes": self.notes}
 
 
-def target_text(figure: Figure) -> str:
-    if figure.target_ratio is not None:
-        return f">= {figure.target_ratio:g}x"
+def target_text(figure: Figure, storage: str) -> str:
+    if figure.target(storage) is not None:
+        return f">= {figure.target(storage):g}x"
     if figure.berth_below is not None:
         return f"< {figure.berth_below:g} {figure.unit}"
     return ""
@@ -390,7 +452,12 @@ def main(argv=None) -> int:
     parser.add_argument("--passes", default="filesystem,s3", help="comma-separated: filesystem, s3")
     parser.add_argument("--only", default="blobs,manifests,docker,memory",
                         help="comma-separated parts: blobs, manifests, docker, memory")
+    parser.add_argument("--shapes", default=",".join(key for key in FIGURES if key.startswith("push_")),
+                        help="comma-separated push figures of the blobs part (push_monolithic, push_stream, ...)")
+    parser.add_argument("--stream-chunk-kib", type=int, default=32,
+                        help="chunk size of the chunked-encoding PATCH (Go's io.Copy writes 32 KiB)")
     args = parser.parse_args(argv)
+    args.shapes = set(args.shapes.split(",")) if "blobs" in args.only.split(",") else set()
     parts = set(args.only.split(","))
     check_tools("docker" not in parts)
     work = Path(tempfile.mkdtemp(prefix="berth-bench-"))

@@ -92,12 +92,16 @@ class Berth(BerthServer):
     label = "berth"
     start_timeout = 60
 
-    def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None):
+    def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None,
+                 data_dir: Path | None = None):
+        """data_dir: another Berth's, for a second app server on the same blob store."""
         self.root = root
-        super().__init__(database_url=database_url, data_dir=root / "data",
+        super().__init__(database_url=database_url, data_dir=data_dir or root / "data",
                          env={"SECRET_KEY": SECRET_KEY, **(env or {})}, workers=None, threads=None)
+        self.log = root / "gunicorn.log"
 
     def start(self) -> "Berth":
+        self.root.mkdir(parents=True, exist_ok=True)
         super().start()
         # Workers boot after the master answers; wait for all of them.
         wait_until(lambda: len(process_tree(self.process.pid)) > gunicorn_settings.workers,
@@ -190,5 +194,5 @@ class Distribution:
         _stop(self.process)
 
 
-__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "cpu_seconds", "process_tree",
-           "rss_bytes"]
+__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "cpu_seconds", "free_port",
+           "http_up", "process_tree", "rss_bytes", "wait_until"]

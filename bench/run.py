@@ -434,12 +434,14 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def check_tools(skip_docker: bool) -> None:
+def check_tools(skip_docker: bool, nginx: bool) -> None:
     missing = [tool for tool in ("docker-registry", "wrk") if shutil.which(tool) is None]
     if not skip_docker:
         missing += [tool for tool in ("docker", "dockerd") if shutil.which(tool) is None]
+    if nginx and shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        missing.append("nginx")
     if missing:
-        raise SystemExit(f"missing {', '.join(missing)}: apt-get install -y docker-registry wrk docker.io")
+        raise SystemExit(f"missing {', '.join(missing)}: apt-get install -y docker-registry wrk docker.io nginx")
     # Debian's package may start its own registry service on :5000; the bench never uses it.
 
 
@@ -459,7 +461,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.shapes = set(args.shapes.split(",")) if "blobs" in args.only.split(",") else set()
     parts = set(args.only.split(","))
-    check_tools("docker" not in parts)
+    check_tools("docker" not in parts, "push_chunks_nginx" in args.shapes)
     work = Path(tempfile.mkdtemp(prefix="berth-bench-"))
     results = {"started": datetime.now(UTC).isoformat(), "machine": machine(), "reps": args.reps,
                "blob_mib": args.blob_mib, "passes": {}}

@@ -6,6 +6,8 @@ import logging
 from registry.api.chunked import GONE, ChunkedBody, ClientGone, lose_framing
 from registry.oci.errors import SizeInvalid
 
+TAKEN = "berth.chunked_body"  # in the WSGI environ once a ChunkedBody has taken over the body
+
 
 class _Empty:
     def read(self, size=-1):
@@ -57,11 +59,11 @@ class SocketBody:
             buffer[:n] = self.head[:n]
             self.head = self.head[n:]
             return n
-        if self.reader.length <= 0:
+        if self.reader.length <= 0 or not len(buffer):
             return 0
         try:
             n = self.sock.recv_into(buffer, min(len(buffer), self.reader.length))
-        except OSError as error:  # reset, or gunicorn's drain timing out
+        except OSError as error:  # a reset connection, a timeout
             raise self._cut_short(f"the connection broke ({error.strerror or error})") from None
         if not n:
             raise self._cut_short("the client closed the connection")
@@ -112,6 +114,8 @@ def _socket_body(meta, length: int) -> SocketBody | None:
 
 def _chunked_body(meta) -> ChunkedBody | None:
     """Return a ChunkedBody when gunicorn serves this request and nobody has started its body yet."""
+    if TAKEN in meta:
+        return meta[TAKEN]  # asked again: there is one body, and this reader holds its framing state
     reader = _gunicorn_reader(meta, "ChunkedReader")
     if reader is None or not hasattr(getattr(reader, "req", None), "force_close"):
         return None
@@ -119,7 +123,8 @@ def _chunked_body(meta) -> ChunkedBody | None:
     parser = getattr(reader, "parser", None)
     if not inspect.isgenerator(parser) or inspect.getgeneratorstate(parser) != inspect.GEN_CREATED:
         return None
-    return ChunkedBody(meta["wsgi.input"], meta["gunicorn.socket"], meta)
+    meta[TAKEN] = ChunkedBody(meta["wsgi.input"], meta["gunicorn.socket"], meta)
+    return meta[TAKEN]
 
 
 def body_stream(request):

@@ -201,3 +201,13 @@ def test_a_body_cut_short_is_a_client_gone(server, body, received):
     assert f"after {received} bytes" in raised.value.message
     assert req.should_close()
     assert environ["berth.client_gone"]
+
+
+def test_asking_for_the_body_twice_gives_the_one_reader(server):
+    server.send(HEAD + chunked(b"abc", b"defgh") + NEXT)
+    _, environ, stream = server.body()
+    assert stream.read(4) == b"abcd"
+    again = body_stream(WSGIRequest(environ))
+    assert again is stream
+    assert again.read() == b"efgh"
+    assert_next_request_is_served(server)

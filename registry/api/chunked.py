@@ -27,6 +27,8 @@ SIZE_LINE = re.compile(
     rb"([0-9A-Fa-f]{1,16})((?:[ \t]*;[ \t]*" + _TOKEN
     + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED + rb"))?)*)")
 TRAILER_LINE = re.compile(_TOKEN + rb":[\t -~\x80-\xff]*")
+# The usual end of a chunk and start of the next, matched in one go over the buffer.
+NEXT_CHUNK = re.compile(rb"\r\n([0-9A-Fa-f]{1,16})\r\n")
 
 _SIZE, _DATA, _DATA_END, _TRAILERS, _DONE = range(5)
 
@@ -130,6 +132,13 @@ class ChunkedBody:
         self.state = _DATA if self.left else _TRAILERS
 
     def _data_end(self) -> None:
+        # Fast path: CRLF and a plain size line already received, as with most chunks.
+        match = NEXT_CHUNK.match(self.buffer, self.start, self.end)
+        if match is not None:
+            self.start = match.end()
+            self.left = int(match[1], 16)
+            self.state = _DATA if self.left else _TRAILERS
+            return
         while self.end - self.start < 2:
             self._fill()
         if self.view[self.start:self.start + 2] != b"\r\n":

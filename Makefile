@@ -51,13 +51,15 @@ test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Berth against the CNCF distribution server (Debian's docker-registry) on loopback: prints a
-# table, writes JSON to bench/results/. BENCH_ARGS="--reps 5 --passes filesystem" and more:
+# table, writes JSON to bench/results/. Pushes in every shape (stream, length, chunks, chunks via
+# nginx over two Berth servers), pulls, manifest GETs, docker push/pull and memory, on the
+# filesystem and on S3 (moto). BENCH_ARGS="--reps 5 --passes filesystem --only blobs" and more:
 # `.venv/bin/python -m bench --help`.
-# Debian's package may start its own registry service on :5000; the bench never uses it.
+# Debian's packages may start their own registry on :5000 and nginx on :80; the bench uses neither.
 .PHONY: bench bench-tools
 bench-tools:
-	command -v docker-registry >/dev/null && command -v wrk >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry wrk)
+	command -v docker-registry >/dev/null && command -v wrk >/dev/null && command -v nginx >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry wrk nginx)
 	-service docker-registry stop >/dev/null 2>&1
 
 bench: venv bench-tools

@@ -38,14 +38,17 @@ class Registry:
 
 
 def request(conn, method: str, path: str, headers: dict[str, str], body=None, offset: int = 0,
-            count: int = 0) -> tuple[http.client.HTTPResponse, bytes]:
-    """Send one request, the body (if any) with sendfile(); return the response and its (small) body."""
+            count: int = 0, chunked: bool = False) -> tuple[http.client.HTTPResponse, bytes]:
+    """Send one request, the body (if any) with sendfile(); return the response and its (small) body.
+
+    With chunked, the body's bytes are already in chunked transfer encoding (see frame_chunked).
+    """
     conn.putrequest(method, path, skip_accept_encoding=True)
     for name, value in headers.items():
         conn.putheader(name, value)
     if body is not None:
         conn.putheader("Content-Type", OCTET)
-        conn.putheader("Content-Length", str(count))
+        conn.putheader(*(("Transfer-Encoding", "chunked") if chunked else ("Content-Length", str(count))))
     elif method in ("POST", "PUT", "PATCH"):
         conn.putheader("Content-Length", "0")
     conn.endheaders()
@@ -55,6 +58,29 @@ def request(conn, method: str, path: str, headers: dict[str, str], body=None, of
             raise BenchError(f"sent {sent} of {count} bytes")
     response = conn.getresponse()
     return response, response.read()
+
+
+def frame_chunked(path: str, piece: int) -> str:
+    """Write path's bytes in chunked transfer encoding, chunks of piece bytes, to a file beside it.
+
+    Sent with one sendfile(), the framed body costs the client no more than a Content-Length one:
+    framing each chunk while sending took more CPU than the server spent receiving it.
+    """
+    framed = f"{path}.chunked"
+    size = os.path.getsize(path)
+    with open(path, "rb") as source, open(framed, "wb") as out:
+        offset = 0
+        while offset < size:
+            n = min(piece, size - offset)
+            out.write(b"%x\r\n" % n)
+            out.flush()
+            copied = 0
+            while copied < n:
+                copied += os.copy_file_range(source.fileno(), out.fileno(), n - copied, offset + copied)
+            out.write(b"\r\n")
+            offset += n
+        out.write(b"0\r\n\r\n")
+    return framed
 
 
 def expect(response, data: bytes, status: int, what: str) -> None:
@@ -93,8 +119,36 @@ def push_monolithic(registry: Registry, name: str, path: str, digest: str) -> fl
     return elapsed
 
 
-def push_chunked(registry: Registry, name: str, path: str, digest: str, chunk: int) -> float:
-    """POST an upload, PATCH it in chunks of `chunk` bytes, PUT the digest; return the seconds it took."""
+def push_stream(registry: Registry, name: str, path: str, digest: str, piece: int) -> float:
+    """POST an upload, send the whole blob in one chunked-encoding PATCH (as the docker CLI does),
+    PUT the digest; return the seconds it took."""
+    framed = frame_chunked(path, piece)
+    size = os.path.getsize(framed)
+    headers = registry.headers()
+    conn = registry.connect()
+    with open(framed, "rb") as body:
+        os.unlink(framed)
+        start = time.perf_counter()
+        response, data = request(conn, "POST", f"/v2/{name}/blobs/uploads/", headers)
+        expect(response, data, 202, "POST upload")
+        location = location_path(registry.base_url, response)
+        response, data = request(conn, "PATCH", location, headers, body, 0, size, chunked=True)
+        expect(response, data, 202, "chunked PATCH")
+        location = location_path(registry.base_url, response)
+        response, data = request(conn, "PUT", with_digest(location, digest), headers)
+        expect(response, data, 201, "PUT digest")
+        elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def push_chunked(registry: Registry, name: str, path: str, digest: str, chunk: int,
+                 reconnect: bool = False) -> float:
+    """POST an upload, PATCH it in chunks of `chunk` bytes, PUT the digest; return the seconds it took.
+
+    With reconnect, every PATCH (and the PUT) goes on a new connection, so behind a proxy or
+    on several workers consecutive PATCHes of one upload land on different processes.
+    """
     size = os.path.getsize(path)
     headers = registry.headers()
     conn = registry.connect()
@@ -106,12 +160,18 @@ def push_chunked(registry: Registry, name: str, path: str, digest: str, chunk: i
         offset = 0
         while offset < size:
             count = min(chunk, size - offset)
+            if reconnect:
+                conn.close()
+                conn = registry.connect()
             response, data = request(conn, "PATCH", location,
                                      {**headers, "Content-Range": f"{offset}-{offset + count - 1}"},
                                      body, offset, count)
             expect(response, data, 202, f"PATCH at {offset}")
             location = location_path(registry.base_url, response)
             offset += count
+        if reconnect:
+            conn.close()
+            conn = registry.connect()
         response, data = request(conn, "PUT", with_digest(location, digest), headers)
         expect(response, data, 201, "PUT digest")
         elapsed = time.perf_counter() - start

@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     work = Path(tempfile.mkdtemp(prefix="berth-profile-"))
     postgres = Postgres().start()
-    options = argparse.Namespace(reps=1, wrk_seconds=args.seconds)
+    options = argparse.Namespace(reps=1, wrk_seconds=args.seconds, shapes=set(), stream_chunk_kib=32)
     run = Pass("filesystem", work / "fs", options, postgres, None)
     RESULTS.mkdir(exist_ok=True)
     try:

@@ -3,12 +3,16 @@
 Each pass starts Berth (gunicorn, config/gunicorn.py, DEBUG=false, PostgreSQL) and distribution
 (Debian's docker-registry) on loopback, then measures both with the same client, alternating which
 goes first, and prints the medians and the Berth/distribution ratio of every figure.
+
+Blob pushes come in the shapes clients use: monolithic POST+PUT; one chunked-encoding PATCH (the
+docker CLI's, 32 KiB chunks as Go's io.Copy writes them); one Content-Length PATCH; 16 MiB
+PATCHes on one connection, and each on a new connection, directly and through a round-robin
+nginx over two Berth servers sharing one database and one blob store (distribution: one server).
 """
 
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -18,44 +22,32 @@ import tarfile
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from bench import client
-from bench.servers import Berth, BerthUser, Distribution, Dockerd, Postgres, S3Server, cpu_seconds, rss_bytes
-from config import gunicorn as gunicorn_settings
+from bench.figures import FIGURES, machine, table, target_text
+from bench.nginx import Nginx
+from bench.servers import (
+    Berth,
+    BerthUser,
+    Distribution,
+    Dockerd,
+    Postgres,
+    S3Server,
+    cpu_seconds,
+    free_port,
+    http_up,
+    rss_bytes,
+    wait_until,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MiB = 1024 * 1024
 MB = 1000 * 1000
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 PULLS_PER_SAMPLE = 5
-
-
-@dataclass(frozen=True)
-class Figure:
-    label: str
-    unit: str
-    higher_is_better: bool
-    # The Berth/distribution ratio to reach (>= when higher is better), or an absolute Berth limit.
-    target_ratio: float | None = None
-    berth_below: float | None = None
-
-
-FIGURES = {
-    "push_monolithic": Figure("blob push, monolithic POST+PUT", "MB/s", True, target_ratio=2.0),
-    "push_chunked": Figure("blob push, chunked PATCHes", "MB/s", True, target_ratio=2.0),
-    "pull": Figure("blob pull", "MB/s", True, target_ratio=1.0),
-    "pull_cpu": Figure("server CPU per GB pulled", "s/GB", False),
-    "manifest_rps": Figure("manifest GET, 16 connections", "req/s", True, target_ratio=1.0),
-    "manifest_p50": Figure("manifest GET p50 latency", "ms", False),
-    "manifest_p99": Figure("manifest GET p99 latency", "ms", False),
-    "docker_push": Figure("docker push, image with one layer", "s", False),
-    "docker_pull": Figure("docker pull, same image", "s", False),
-    "rss_peak_total": Figure("peak RSS during 1 GiB push, all processes", "MB", False),
-    "rss_peak_worker": Figure("peak RSS during 1 GiB push, per worker", "MB", False, berth_below=150.0),
-}
 
 
 def log(message: str) -> None:
@@ -139,6 +131,8 @@ class Pass:
         self.samples: dict[str, dict[str, list[float]]] = {key: {"berth": [], "distribution": []} for key in FIGURES}
         self.notes: dict[str, str] = {}
         self.s3: S3Server | None = None
+        self.berth2: Berth | None = None
+        self.nginx: Nginx | None = None
 
     # -- servers ---------------------------------------------------------------------------
     def start(self):
@@ -152,7 +146,8 @@ class Pass:
             storage = {"s3": {"accesskey": env["AWS_ACCESS_KEY_ID"], "secretkey": env["AWS_SECRET_ACCESS_KEY"],
                               "region": env["AWS_S3_REGION_NAME"], "regionendpoint": self.s3.url,
                               "bucket": bucket, "secure": False, "v4auth": True}}
-        self.berth = Berth(self.work / "berth", self.postgres.database(f"bench_{self.name}"), env).start()
+        database = self.postgres.database(f"bench_{self.name}")
+        self.berth = Berth(self.work / "berth", database, env).start()
         self.distribution = Distribution(self.work / "distribution", storage).start()
         self.user = BerthUser(self.berth)
         self.servers = {"berth": self.berth, "distribution": self.distribution}
@@ -162,9 +157,19 @@ class Pass:
         }
         log(f"{self.name}: Berth at {self.berth.url} (workers {self.berth.worker_pids()}), "
             f"distribution at {self.distribution.url}")
+        if "push_chunks_nginx" in self.args.shapes:
+            # A second app server on the same database and blob store, both behind one nginx.
+            self.berth2 = Berth(self.work / "berth2", database, env, data_dir=self.berth.data_dir).start()
+            self.nginx = Nginx(self.work / "nginx", f"127.0.0.1:{free_port()}",
+                               [self.berth.host, self.berth2.host]).start()
+            wait_until(lambda: self.nginx.alive() and http_up(f"{self.nginx.url}/v2/"), timeout=30,
+                       what="nginx", log=self.nginx.log)
+            self.registries["berth_nginx"] = client.Registry("berth", self.nginx.url, self.user.headers)
+            log(f"{self.name}: nginx at {self.nginx.url} over Berth at {self.berth.url} and {self.berth2.url}")
 
     def stop(self):
-        for server in (getattr(self, "berth", None), getattr(self, "distribution", None), self.s3):
+        for server in (self.nginx, self.berth2, getattr(self, "berth", None), getattr(self, "distribution", None),
+                       self.s3):
             if server is not None:
                 server.stop()
 
@@ -195,22 +200,40 @@ class Pass:
                 f.write(block)
         scratch.unlink()
 
+    def pushes(self, size: int) -> dict:
+        """Return, per push figure, the function that pushes a blob in that shape."""
+        piece = self.args.stream_chunk_kib * 1024
+        chunks = partial(client.push_chunked, chunk=16 * MiB, reconnect=True)
+        return {
+            "push_monolithic": client.push_monolithic,
+            "push_chunked": partial(client.push_chunked, chunk=16 * MiB),
+            "push_stream": partial(client.push_stream, piece=piece),
+            "push_length": partial(client.push_chunked, chunk=size),
+            "push_chunks": chunks,
+            "push_chunks_nginx": chunks,
+        }
+
     def blobs(self, data: DataFile):
-        mono, chunked = self.repository("mono"), self.repository("chunked")
+        mono = self.repository("mono")
         size = data.size
+        shapes = [key for key in self.pushes(size) if key in self.args.shapes]
+        repositories = {key: mono if key == "push_monolithic" else self.repository(key.removeprefix("push_"))
+                        for key in shapes}
         for rep in range(self.args.reps):
-            digest = data.fresh()
-            for label in self.order(rep):
-                registry = self.registries[label]
-                self.settle(size)
-                seconds = client.push_monolithic(registry, mono, str(data.path), digest)
-                self.samples["push_monolithic"][label].append(size / seconds / MB)
-            digest_chunked = data.fresh()
-            for label in self.order(rep):
-                registry = self.registries[label]
-                self.settle(size)
-                seconds = client.push_chunked(registry, chunked, str(data.path), digest_chunked, 16 * MiB)
-                self.samples["push_chunked"][label].append(size / seconds / MB)
+            for key in shapes:
+                pushed = data.fresh()
+                if key == "push_monolithic":
+                    digest = pushed  # the blob the pull figures read
+                for label in self.order(rep):
+                    registry = self.registries["berth_nginx" if key == "push_chunks_nginx" and label == "berth"
+                                               else label]
+                    self.settle(size)
+                    seconds = self.pushes(size)[key](registry, repositories[key], str(data.path), pushed)
+                    self.samples[key][label].append(size / seconds / MB)
+            if "push_monolithic" not in shapes:
+                digest = data.fresh()
+                for registry in self.registries.values():
+                    client.push_monolithic(registry, mono, str(data.path), digest)
             for label in self.order(rep):
                 # Several pulls per sample: one 256 MiB pull takes ~0.1 s on loopback.
                 server = self.servers[label]
@@ -220,8 +243,7 @@ class Pass:
                 spent = cpu_seconds(server.pids()) - before
                 self.samples["pull"][label].append(median(speeds))
                 self.samples["pull_cpu"][label].append(spent / (PULLS_PER_SAMPLE * size / 1e9))
-            log(f"{self.name}: blobs rep {rep + 1}: "
-                + self._last(("push_monolithic", "push_chunked", "pull", "pull_cpu")))
+            log(f"{self.name}: blobs rep {rep + 1}: " + self._last((*shapes, "pull", "pull_cpu")))
 
     def manifests(self):
         name = self.repository("manifest")
@@ -317,67 +339,27 @@ class Pass:
             b, d = median(berth), median(distribution)
             ratio = b / d if d else None
             met = None
-            if figure.target_ratio is not None and ratio is not None:
-                met = ratio >= figure.target_ratio
+            target = figure.target(self.name)
+            if target is not None and ratio is not None:
+                met = ratio >= target
             if figure.berth_below is not None:
                 met = b < figure.berth_below
             figures[key] = {
                 "label": figure.label, "unit": figure.unit, "higher_is_better": figure.higher_is_better,
                 "berth": berth, "distribution": distribution, "berth_median": b, "distribution_median": d,
-                "ratio": ratio, "target": target_text(figure), "met": met,
+                "ratio": ratio, "target": target_text(figure, self.name), "met": met,
             }
         return {"figures": figures, "notes": self.notes}
 
 
-def target_text(figure: Figure) -> str:
-    if figure.target_ratio is not None:
-        return f">= {figure.target_ratio:g}x"
-    if figure.berth_below is not None:
-        return f"< {figure.berth_below:g} {figure.unit}"
-    return ""
-
-
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) * 1024 for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    version = subprocess.run(["docker-registry", "--version"], capture_output=True, text=True).stdout.strip()
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(memory / 1024**3, 1),
-            "kernel": platform.release(), "python": platform.python_version(), "distribution": version,
-            "web_concurrency": gunicorn_settings.workers, "gunicorn_threads": gunicorn_settings.threads}
-
-
-def number(value: float) -> str:
-    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
-
-
-def table(results: dict) -> str:
-    m = results["machine"]
-    lines = [f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB memory, Linux {m['kernel']}; "
-             f"{m['distribution']}; Berth: gunicorn {m['web_concurrency']} workers x {m['gunicorn_threads']} threads; "
-             f"{results['reps']} repetitions, medians; blobs {results['blob_mib']} MiB.", ""]
-    for name, summary in results["passes"].items():
-        lines.append(f"Pass: {name} storage (the ratio is better above 1 for MB/s and req/s, below 1 for s, ms and MB)")
-        lines.append("| figure | unit | Berth | distribution | Berth/distribution | target | met |")
-        lines.append("|---|---|---:|---:|---:|---|---|")
-        for figure in summary["figures"].values():
-            ratio = f"{figure['ratio']:.2f}x" if figure["ratio"] is not None else "-"
-            met = {True: "yes", False: "**MISSED**", None: ""}[figure["met"]]
-            lines.append(f"| {figure['label']} | {figure['unit']} | {number(figure['berth_median'])} | "
-                         f"{number(figure['distribution_median'])} | {ratio} | {figure['target']} | {met} |")
-        for key, note in summary["notes"].items():
-            lines.append(f"{key}: {note}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def check_tools(skip_docker: bool) -> None:
+def check_tools(skip_docker: bool, nginx: bool) -> None:
     missing = [tool for tool in ("docker-registry", "wrk") if shutil.which(tool) is None]
     if not skip_docker:
         missing += [tool for tool in ("docker", "dockerd") if shutil.which(tool) is None]
+    if nginx and shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        missing.append("nginx")
     if missing:
-        raise SystemExit(f"missing {', '.join(missing)}: apt-get install -y docker-registry wrk docker.io")
+        raise SystemExit(f"missing {', '.join(missing)}: apt-get install -y docker-registry wrk docker.io nginx")
     # Debian's package may start its own registry service on :5000; the bench never uses it.
 
 
@@ -390,9 +372,14 @@ def main(argv=None) -> int:
     parser.add_argument("--passes", default="filesystem,s3", help="comma-separated: filesystem, s3")
     parser.add_argument("--only", default="blobs,manifests,docker,memory",
                         help="comma-separated parts: blobs, manifests, docker, memory")
+    parser.add_argument("--shapes", default=",".join(key for key in FIGURES if key.startswith("push_")),
+                        help="comma-separated push figures of the blobs part (push_monolithic, push_stream, ...)")
+    parser.add_argument("--stream-chunk-kib", type=int, default=32,
+                        help="chunk size of the chunked-encoding PATCH (Go's io.Copy writes 32 KiB)")
     args = parser.parse_args(argv)
+    args.shapes = set(args.shapes.split(",")) if "blobs" in args.only.split(",") else set()
     parts = set(args.only.split(","))
-    check_tools("docker" not in parts)
+    check_tools("docker" not in parts, "push_chunks_nginx" in args.shapes)
     work = Path(tempfile.mkdtemp(prefix="berth-bench-"))
     results = {"started": datetime.now(UTC).isoformat(), "machine": machine(), "reps": args.reps,
                "blob_mib": args.blob_mib, "passes": {}}

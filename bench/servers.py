@@ -1,33 +1,25 @@
-"""The servers a benchmark pass starts on loopback: Berth, distribution, PostgreSQL, moto, dockerd."""
+"""The registries a benchmark pass starts on loopback: Berth under gunicorn, and distribution.
+
+The helper processes (PostgreSQL, moto, dockerd) are in bench.processes, nginx in bench.nginx.
+"""
 
 import base64
 import json
 import os
 import shutil
 import subprocess
+import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.processes import Dockerd, Postgres, S3Server, exited, free_port, http_up, wait_until
+from bench.processes import stop as _stop
 from config import gunicorn as gunicorn_settings
-from tests.pgplugin import Cluster, free_port
-from tests.s3 import S3Server
-from tests.servers import BerthServer, Dockerd, http_up, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "docker-registry"
 SECRET_KEY = "berth-bench-secret-key-not-for-production"
-
-
-def _stop(process: subprocess.Popen | None) -> None:
-    if process and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def process_tree(pid: int) -> list[int]:
@@ -61,44 +53,41 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-class Postgres:
-    """A throwaway PostgreSQL cluster (tests/pgplugin.Cluster) with one empty database per Berth."""
-
-    def __init__(self):
-        self.cluster = Cluster()
-
-    def start(self) -> "Postgres":
-        self.cluster.start()
-        return self
-
-    def database(self, name: str) -> str:
-        import psycopg2
-
-        connection = psycopg2.connect(self.cluster.url("postgres"))
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        connection.close()
-        return self.cluster.url(name)
-
-    def stop(self) -> None:
-        self.cluster.stop()
-
-
-class Berth(BerthServer):
+class Berth:
     """Berth under gunicorn with config/gunicorn.py's workers and threads and production settings (DEBUG=false)."""
 
     label = "berth"
-    start_timeout = 60
 
-    def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None):
+    def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None,
+                 data_dir: Path | None = None):
+        """data_dir: another Berth's, for a second app server on the same blob store."""
         self.root = root
-        super().__init__(database_url=database_url, data_dir=root / "data",
-                         env={"SECRET_KEY": SECRET_KEY, **(env or {})}, workers=None, threads=None)
+        self.data_dir = data_dir or root / "data"
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self.log = root / "gunicorn.log"
+        self.env = {**os.environ, "DATABASE_URL": database_url, "BERTH_DATA_DIR": str(self.data_dir),
+                    "SECRET_KEY": SECRET_KEY, "DEBUG": "false", **(env or {})}
+        self.process: subprocess.Popen | None = None
+
+    def manage(self, *args: str) -> str:
+        """Run a manage.py command against this server's database and return its output."""
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
 
     def start(self) -> "Berth":
-        super().start()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.manage("migrate", "--noinput", "-v0")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", self.host],
+            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        wait_until(lambda: exited(self.process, self.log, "gunicorn") or http_up(f"{self.url}/v2/"),
+                   timeout=60, what="gunicorn", log=self.log)
         # Workers boot after the master answers; wait for all of them.
         wait_until(lambda: len(process_tree(self.process.pid)) > gunicorn_settings.workers,
                    timeout=30, what="gunicorn workers", log=self.log)
@@ -190,5 +179,5 @@ class Distribution:
         _stop(self.process)
 
 
-__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "cpu_seconds", "process_tree",
-           "rss_bytes"]
+__all__ = ["Berth", "BerthUser", "Distribution", "Dockerd", "Postgres", "S3Server", "cpu_seconds", "free_port",
+           "http_up", "process_tree", "rss_bytes", "wait_until"]

@@ -177,7 +177,10 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # A client that went away mid-upload is logged once, by the upload view, as a warning.
+    "filters": {"skip_client_gone": {"()": "registry.api.streams.SkipClientGone"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django.request": {"filters": ["skip_client_gone"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 

@@ -11,16 +11,41 @@ Connections it already holds are served as before; keep-alive connections don't 
 It overrides three methods of gunicorn's gthread worker (pinned in requirements.txt). If a
 gunicorn upgrade drops any of them, this module says so in the log at import and Berth runs on
 the stock gthread worker instead of a subclass whose accounting would silently be wrong.
+
+It also answers gunicorn's own refusals of a body's framing (a Content-Length with a
+Transfer-Encoding, a bad chunk) in the spec's JSON, as the registry answers everything else.
 """
 
+import json
 import logging
+from http import HTTPStatus
 
+from gunicorn import util
+from gunicorn.http import errors as http
 from gunicorn.workers import gthread
+
+from registry.oci.errors import BlobUploadInvalid, OCIError, SizeInvalid, Unsupported
 
 logger = logging.getLogger(__name__)
 
+
+def framing_error(exc: Exception) -> OCIError | None:
+    """Return the spec's error for gunicorn's refusal of how a request body is framed, or None."""
+    if isinstance(exc, (http.InvalidChunkSize, http.ChunkMissingTerminator, http.InvalidChunkExtension)):
+        return BlobUploadInvalid(f"malformed chunked request body: {exc}; nothing was stored, resend it "
+                                 "with valid chunked framing (RFC 9112 section 7.1)")
+    if isinstance(exc, http.UnsupportedTransferCoding):
+        return Unsupported(f"{exc}: send the body with Content-Length or Transfer-Encoding: chunked", status=501)
+    if isinstance(exc, http.InvalidHeader) and exc.hdr == "CONTENT-LENGTH":
+        return SizeInvalid("Content-Length must be one decimal number of bytes, and not sent with "
+                           "Transfer-Encoding")
+    if isinstance(exc, http.InvalidHeader) and exc.hdr == "TRANSFER-ENCODING":
+        return BlobUploadInvalid("Transfer-Encoding must be chunked, once, on HTTP/1.1, without Content-Length")
+    return None
+
+
 # What the subclass relies on: the methods it overrides and the attributes it reads.
-HOOKS = ("enqueue_req", "finish_request", "set_accept_enabled")
+HOOKS = ("enqueue_req", "finish_request", "set_accept_enabled", "handle_error")
 ATTRIBUTES = ("nr_conns", "worker_connections")
 
 
@@ -53,6 +78,22 @@ class BusyAwareThreadWorker(gthread.ThreadWorker):
         super().finish_request(conn, fs)
         self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
 
+    def handle_error(self, req, client, addr, exc):
+        error = framing_error(exc)
+        if error is None:
+            return super().handle_error(req, client, addr, exc)
+        self.log.warning("Invalid request from ip=%s: %s", (addr or ("",))[0], exc)
+        if req is not None:
+            # The body of a request answered without reading it failed to parse while gunicorn
+            # skipped it: a second answer would be taken for the next request's. Just close.
+            return
+        body = json.dumps({"errors": [error.as_dict()]}).encode()
+        head = (f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        try:
+            util.write_nonblock(client, head + body)
+        except OSError:
+            self.log.debug("Failed to send error message.")
 
 _missing = missing_hooks()
 if _missing:

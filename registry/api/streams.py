@@ -1,6 +1,12 @@
 """Request bodies as streams: blob routes never read request.body."""
 
+import inspect
+import logging
+
+from registry.api.chunked import GONE, ChunkedBody, ClientGone, lose_framing
 from registry.oci.errors import SizeInvalid
+
+TAKEN = "berth.chunked_body"  # in the WSGI environ once a ChunkedBody has taken over the body
 
 
 class _Empty:
@@ -35,8 +41,9 @@ class SocketBody:
 
     reads_into = True  # copy_stream() fills one reused buffer with readinto()
 
-    def __init__(self, reader, sock):
-        self.reader, self.sock = reader, sock
+    def __init__(self, wsgi_input, sock, meta):
+        reader = wsgi_input.reader
+        self.input, self.reader, self.sock, self.meta = wsgi_input, reader, sock, meta
         head = reader.unreader.take_buffered()
         if len(head) > reader.length:
             # A pipelined next request: give it back to gunicorn.
@@ -44,6 +51,7 @@ class SocketBody:
             head = head[:reader.length]
         reader.length -= len(head)
         self.head = memoryview(head)
+        self.received = len(head)
 
     def readinto(self, buffer) -> int:
         if self.head:
@@ -51,42 +59,85 @@ class SocketBody:
             buffer[:n] = self.head[:n]
             self.head = self.head[n:]
             return n
-        if self.reader.length <= 0:
+        if self.reader.length <= 0 or not len(buffer):
             return 0
-        n = self.sock.recv_into(buffer, min(len(buffer), self.reader.length))
+        try:
+            n = self.sock.recv_into(buffer, min(len(buffer), self.reader.length))
+        except OSError as error:  # a reset connection, a timeout
+            raise self._cut_short(f"the connection broke ({error.strerror or error})") from None
+        if not n:
+            raise self._cut_short("the client closed the connection")
         self.reader.length -= n
+        self.received += n
         return n
 
     def read(self, size=-1) -> bytes:
         size = self.reader.length + len(self.head) if size is None or size < 0 else size
+        if not size:
+            return b""
         buffer = bytearray(size)
         n = self.readinto(buffer)
         return bytes(buffer[:n])
 
+    def _cut_short(self, why: str) -> "LengthCutShort":
+        lose_framing(self.input, self.meta, gone=True)
+        return LengthCutShort(
+            f"{why} after {self.received} of the {self.received + self.reader.length} bytes its "
+            "Content-Length announced; the chunk was not stored, resend it", received=self.received)
+
+
+class LengthCutShort(SizeInvalid, ClientGone):
+    """A Content-Length body that ended early: SIZE_INVALID, and a client gone like any other."""
+
+
+def _gunicorn_reader(meta, kind: str):
+    """Return gunicorn's body reader of this request if it is a `kind` that nobody has read from yet."""
+    sock, wsgi_input = meta.get("gunicorn.socket"), meta.get("wsgi.input")
+    reader = getattr(wsgi_input, "reader", None)
+    if sock is None or type(reader).__name__ != kind or not type(reader).__module__.startswith("gunicorn"):
+        return None
+    buffered = getattr(wsgi_input, "buf", None)
+    # A ChunkedReader keeps its unreader inside its parser; the request has it too.
+    unreader = getattr(reader, "unreader", None) or getattr(getattr(reader, "req", None), "unreader", None)
+    if buffered is None or buffered.tell() or not hasattr(unreader, "take_buffered"):
+        return None
+    return reader
+
 
 def _socket_body(meta, length: int) -> SocketBody | None:
     """Return a SocketBody when gunicorn serves this request and nobody has read its body yet."""
-    sock, wsgi_input = meta.get("gunicorn.socket"), meta.get("wsgi.input")
-    reader = getattr(wsgi_input, "reader", None)
-    if sock is None or type(reader).__name__ != "LengthReader" or not type(reader).__module__.startswith("gunicorn"):
+    reader = _gunicorn_reader(meta, "LengthReader")
+    if reader is None or getattr(reader, "length", None) != length:
         return None
-    buffered = getattr(wsgi_input, "buf", None)
-    if getattr(reader, "length", None) != length or buffered is None or buffered.tell() \
-            or not hasattr(getattr(reader, "unreader", None), "take_buffered"):
+    return SocketBody(meta["wsgi.input"], meta["gunicorn.socket"], meta)
+
+
+def _chunked_body(meta) -> ChunkedBody | None:
+    """Return a ChunkedBody when gunicorn serves this request and nobody has started its body yet."""
+    if TAKEN in meta:
+        return meta[TAKEN]  # asked again: there is one body, and this reader holds its framing state
+    reader = _gunicorn_reader(meta, "ChunkedReader")
+    if reader is None or not hasattr(getattr(reader, "req", None), "force_close"):
         return None
-    return SocketBody(reader, sock)
+    # gunicorn's parser is a generator that has not started while the body is unread.
+    parser = getattr(reader, "parser", None)
+    if not inspect.isgenerator(parser) or inspect.getgeneratorstate(parser) != inspect.GEN_CREATED:
+        return None
+    meta[TAKEN] = ChunkedBody(meta["wsgi.input"], meta["gunicorn.socket"], meta)
+    return meta[TAKEN]
 
 
 def body_stream(request):
     """Return a file-like object over the request body, read straight from the socket.
 
-    Django's own stream stops at Content-Length and sees nothing of a chunked body,
-    so chunked requests (the docker CLI's PATCH) read wsgi.input, which gunicorn decodes.
+    Django's own stream stops at Content-Length and sees nothing of a chunked body, so
+    chunked requests (the docker CLI's PATCH) are decoded from gunicorn's socket, or read from
+    wsgi.input under another server, which decodes them.
     """
     meta = request.META
     length = content_length(request)
     if length is None:
-        return meta["wsgi.input"]
+        return _chunked_body(meta) or meta["wsgi.input"]
     if not length:
         return _Empty()
     return _socket_body(meta, length) or (request._request if hasattr(request, "_request") else request)
@@ -108,3 +159,11 @@ def read_limited(request, limit: int, too_large) -> bytes:
             raise too_large()
         chunks.append(data)
     return b"".join(chunks)
+
+
+class SkipClientGone(logging.Filter):
+    """Drop Django's "Bad Request" line for a client that went away: the view logged it already."""
+
+    def filter(self, record) -> bool:
+        request = getattr(record, "request", None)
+        return not getattr(request, "META", {}).get(GONE)

@@ -1,8 +1,11 @@
 """Blob uploads: /v2/<name>/blobs/uploads/ and /v2/<name>/blobs/uploads/<uuid>."""
 
+import logging
+
 from accounts import access
 from registry import selectors
 from registry.api.base import RegistryView, empty
+from registry.api.chunked import ClientGone
 from registry.api.streams import body_stream, content_length
 from registry.oci.errors import BlobUploadInvalid, BlobUploadUnknown, DigestInvalid
 from registry.services.blobs import blob_mount, blob_store_monolithic
@@ -14,6 +17,17 @@ from registry.services.uploads import (
     upload_get,
     upload_start,
 )
+
+logger = logging.getLogger(__name__)
+
+
+def log_client_gone(exc: ClientGone, name: str, upload=None) -> None:
+    """Log a client that went away mid-body as one line: it is the client's doing, not a fault."""
+    if upload is None:
+        logger.warning("client went away after %d bytes of a monolithic upload to %s", exc.received, name)
+    else:
+        logger.warning("client went away after %d bytes of upload %s; it can resume at offset %d",
+                       exc.received, upload.id, upload.offset)
 
 
 def upload_location(name: str, upload) -> dict[str, str]:
@@ -40,8 +54,12 @@ class UploadStartView(RegistryView):
             if blob_mount(package=package, digest=mount, source=source):
                 return empty(201, blob_created(name, mount))
         elif digest:
-            blob = blob_store_monolithic(package=package, digest=digest, stream=body_stream(request),
-                                         length=content_length(request))
+            try:
+                blob = blob_store_monolithic(package=package, digest=digest, stream=body_stream(request),
+                                             length=content_length(request))
+            except ClientGone as exc:
+                log_client_gone(exc, name)
+                raise
             return empty(201, blob_created(name, blob.digest))
         upload = upload_start(package=package)
         return empty(202, upload_location(name, upload))
@@ -66,6 +84,9 @@ class UploadView(RegistryView):
         try:
             upload = upload_append(upload=upload, stream=body_stream(request), length=content_length(request),
                                    content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        except ClientGone as exc:
+            log_client_gone(exc, name, upload)
+            raise
         except BlobUploadInvalid as exc:
             if exc.status == 416:
                 # The spec's 416 tells the client where to resume: Location as well as Range.
@@ -78,9 +99,13 @@ class UploadView(RegistryView):
         digest = request.GET.get("digest", "")
         if not digest:
             raise DigestInvalid("finish an upload with PUT ...?digest=sha256:<hex> naming the blob's digest")
-        blob = upload_finish(upload=upload, digest=digest, stream=body_stream(request),
-                             length=content_length(request),
-                             content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        try:
+            blob = upload_finish(upload=upload, digest=digest, stream=body_stream(request),
+                                 length=content_length(request),
+                                 content_range=request.META.get("HTTP_CONTENT_RANGE"))
+        except ClientGone as exc:
+            log_client_gone(exc, name, upload)
+            raise
         return empty(201, blob_created(name, blob.digest))
 
     def delete(self, request, name, upload_id):

@@ -46,7 +46,7 @@ def upload_get(*, package: Package, upload_id: str) -> Upload:
 
 
 def parse_content_range(value: str) -> tuple[int, int]:
-    match = CONTENT_RANGE_RE.match(value.strip())
+    match = CONTENT_RANGE_RE.fullmatch(value.strip())
     if not match:
         raise BlobUploadInvalid(
             f"Content-Range {value!r} is malformed; send '<start>-<end>' with inclusive byte offsets",
@@ -110,7 +110,8 @@ def upload_finish(*, upload: Upload, digest: str, stream, length: int | None,
                   content_range: str | None):
     """Take an optional last chunk, verify the digest and publish the blob."""
     parsed = parse_digest(digest)
-    if length or content_range:
+    # A chunked body (length None) may carry the last chunk; an empty Content-Length body carries nothing.
+    if length is None or length or content_range:
         upload = upload_append(upload=upload, stream=stream, length=length, content_range=content_range)
     store, upload_id = get_store(), str(upload.id)
     try:

@@ -140,6 +140,29 @@ def test_tiny_and_large_chunks_extensions_and_trailers_on_one_connection(server,
     assert text == data
 
 
+def test_a_chunked_put_with_the_last_chunk_keeps_it(server, conn):
+    first, last = os.urandom(2 * MiB), os.urandom(70_000)
+    location = start(conn)
+    status, _, text = conn.request("PATCH", location, chunked(first), length=None)
+    assert status == 202, text
+    data = first + last
+    status, headers, text = conn.request("PUT", f"{location}?digest={sha256(data)}", chunked(last), length=None)
+    assert status == 201, text
+    assert headers["docker-content-digest"] == sha256(data)
+    status, _, text = conn.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}")
+    assert status == 200 and text == data
+
+
+def test_a_monolithic_chunked_upload_in_one_put(server, conn):
+    data = os.urandom(300_000)
+    location = start(conn)
+    status, _, text = conn.request("PUT", f"{location}?digest={sha256(data)}", chunked(data[:1000], data[1000:]),
+                                   length=None)
+    assert status == 201, text
+    status, _, text = conn.request("GET", f"/v2/{NAME}/blobs/{sha256(data)}")
+    assert status == 200 and text == data
+
+
 BAD_FRAMING = {
     "size not hex": b"zz\r\nhello\r\n0\r\n\r\n",
     "size with garbage": b"5 x\r\nhello\r\n0\r\n\r\n",

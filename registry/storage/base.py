@@ -9,9 +9,15 @@ only sees bytes.
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ImproperlyConfigured
+
 from registry.oci.digests import Digest
 
 CHUNK_SIZE = 4 * 1024 * 1024
+
+
+class StoreUnreachable(ImproperlyConfigured):
+    """The store could not be reached at start-up: an outage, not a mistake in the settings."""
 
 
 class UploadBusy(Exception):

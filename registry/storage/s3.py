@@ -72,7 +72,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, UploadWriter
+from registry.storage.base import CHUNK_SIZE, BlobStore, StoredItem, StoreUnreachable, UploadWriter
 from registry.storage.s3_bucket import Bucket, code
 
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part, except the last
@@ -111,9 +111,10 @@ class S3BlobStore(BlobStore):
                 hint = "access was refused; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY and the bucket policy"
             else:
                 hint = f"S3 answered {status} {code(error)}"
-            raise ImproperlyConfigured(f"BERTH_STORAGE=s3 can't use {where}: {hint}.") from None
+            failure = StoreUnreachable if isinstance(status, int) and status >= 500 else ImproperlyConfigured
+            raise failure(f"BERTH_STORAGE=s3 can't use {where}: {hint}.") from None
         except BotoCoreError as error:
-            raise ImproperlyConfigured(
+            raise StoreUnreachable(
                 f"BERTH_STORAGE=s3 can't reach {where}: {error}. Check AWS_S3_ENDPOINT_URL and the network."
             ) from None
 

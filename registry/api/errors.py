@@ -86,7 +86,7 @@ def unavailable(exc: BaseException) -> oci.Unavailable | None:
 def _outage_message(exc: BaseException) -> str | None:
     if isinstance(exc, DATABASE_ERRORS):
         return "Berth's database is unavailable"
-    if isinstance(exc, (boto.ConnectionError, boto.HTTPClientError)):
+    if isinstance(exc, (boto.ConnectionError, boto.HTTPClientError, boto.IncompleteReadError)):
         return "Berth's blob storage is unreachable"
     if isinstance(exc, boto.ClientError):
         code = exc.response.get("Error", {}).get("Code", "")

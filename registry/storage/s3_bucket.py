@@ -187,19 +187,33 @@ class Bucket:
 
 
 class Body(io.RawIOBase):
-    """A readable file over a boto3 streaming body (FileResponse reads it in blocks)."""
+    """A readable file over a boto3 streaming body (FileResponse reads it in blocks).
+
+    The first block is read at once, so S3 failing at the start of a download is an error in the
+    view (a 503 with Retry-After) rather than in gunicorn's loop over the body, which can only
+    answer 500 or drop the connection.
+    """
+
+    HEAD = 64 * 1024
 
     def __init__(self, body):
         self.body = body
+        self.head = memoryview(body.read(self.HEAD))
 
     def readable(self):
         return True
 
     def read(self, size=-1):
+        if self.head:
+            if size is None or size < 0:
+                data, self.head = bytes(self.head) + self.body.read(), memoryview(b"")
+                return data
+            data, self.head = bytes(self.head[:size]), self.head[size:]
+            return data
         return self.body.read(None if size is None or size < 0 else size)
 
     def readinto(self, buffer):
-        data = self.body.read(len(buffer))
+        data = self.read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
 

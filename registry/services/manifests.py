@@ -8,6 +8,7 @@ from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInva
 from registry.oci.manifests import ParsedManifest, parse_image_config, parse_manifest
 from registry.oci.names import validate_tag
 from registry.storage import get_store
+from retention.quotas import quota_check_manifest
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
@@ -31,6 +32,7 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
     parsed = parse_manifest(raw, content_type)
     sizes = _check_blobs(package, parsed)
     _check_children(package, parsed)
+    quota_check_manifest(package=package, digest=digest, raw=raw, parsed=parsed, blob_sizes=sizes)
     labels, platforms = _describe(package, parsed)
 
     with transaction.atomic():

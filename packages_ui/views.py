@@ -164,6 +164,8 @@ class SettingsView(PackageMixin, View):
         context = {**_common(request, package), "visibilities": Visibility.choices,
                    "roles": PackagePermission.Role.choices, "grants": selectors.grants(package=package),
                    "deleted": deleted, "restore_days": RESTORE_WINDOW.days}
+        from packages_ui.retention_views import retention_context  # it imports this module
+        context.update(retention_context(package))
         return render(request, "packages_ui/settings.html", context)
 
 

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from packages_ui import views
-from packages_ui.retention_views import RetentionSettingsView
+from packages_ui.retention_views import OwnerSettingsView, RetentionSettingsView
 
 app_name = "packages_ui"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("", views.ExploreView.as_view(), name="home"),
     path("packages", views.ExploreView.as_view(), name="explore"),
     re_path(rf"^{OWNER}/packages$", views.OwnerPackagesView.as_view(), name="owner"),
+    re_path(rf"^{OWNER}/packages/-/settings$", OwnerSettingsView.as_view(), name="owner-settings"),
     re_path(rf"{PACKAGE}/-/versions$", views.VersionsView.as_view(), name="versions"),
     re_path(rf"{PACKAGE}/-/versions/{DIGEST}$", views.VersionView.as_view(), name="version"),
     re_path(rf"{PACKAGE}/-/versions/{DIGEST}/(?P<action>delete|restore)$", views.VersionActionView.as_view(),

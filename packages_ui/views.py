@@ -24,6 +24,8 @@ from registry.oci.names import validate_name
 from registry.services import trash
 from registry.services.downloads import download_fold
 from registry.services.trash import RESTORE_WINDOW, TrashRefused, restorable_until
+from registry.services.usage import owner_usage, package_usage
+from retention.quotas import quota_limit
 
 RECENT_VERSIONS = 5
 PAGE_SIZE = 50
@@ -74,6 +76,10 @@ class OwnerPackagesView(View):
                    "login_command": f"docker login {host} -u {request.user.get_username()}",
                    "tag_command": f"docker tag IMAGE {host}/{owner}/IMAGE:latest",
                    "push_command": f"docker push {host}/{owner}/IMAGE:latest"}
+        for package in context["packages"]:
+            package.size_in_bytes = package_usage(package=package)
+        if is_admin:
+            context.update(owner_usage=owner_usage(owner=owner), quota=quota_limit(owner=owner))
         return render(request, "packages_ui/owner.html", context)
 
 
@@ -129,6 +135,7 @@ class PackageView(PackageMixin, View):
             "recent": [v for v in top_level if v.tags][:RECENT_VERSIONS],
             "version_count": len(top_level),
             "last_published": presentation.last_published(top_level),
+            "size": package_usage(package=package),
         }
         return render(request, "packages_ui/package.html", context)
 

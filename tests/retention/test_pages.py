@@ -6,6 +6,8 @@ import pytest
 from django.utils import timezone
 
 from registry.models import Manifest, Package
+from registry.services.usage import owner_usage, package_usage
+from retention.quotas import quota_limit
 from retention.selectors import effective_policy
 from retention.services import retention_run
 from tests.packages_ui.conftest import push_labelled
@@ -38,3 +40,38 @@ def test_a_bad_number_is_an_error_message(api, owner_browser):
     response = owner_browser.post(f"{SETTINGS}/retention", {"enabled": "1", "keep_last": "lots"}, follow=True)
     assert "is not a whole number" in response.content.decode()
     assert effective_policy(package=Package.objects.get(name="alice/app")) is None
+
+
+def test_sizes_on_the_package_page_and_the_owners_packages_page(api, owner_browser):
+    push_labelled(api, "v1", name="alice/app", layer=b"shared layer")
+    push_labelled(api, "v1", name="alice/tool", layer=b"shared layer")
+    app = package_usage(package=Package.objects.get(name="alice/app"))
+    page = owner_browser.get("/alice/packages/container/app").content.decode()
+    assert f'title="{app} bytes"' in page
+    listing = owner_browser.get("/alice/packages").content.decode()
+    total = owner_usage(owner="alice")
+    assert total < 2 * app  # the shared layer and config count once
+    assert f'title="{app} bytes"' in listing and f"({total} bytes)" in listing
+
+
+def test_owner_settings_page_sets_the_owner_policy_and_only_a_site_admin_the_quota(
+        api, owner_browser, browser_for, make_user):
+    old = push_labelled(api, "old", layer=b"old layer")
+    Manifest.objects.filter(digest=old).update(pushed_at=timezone.now() - timedelta(days=50))
+    url = "/alice/packages/-/settings"
+    response = owner_browser.post(url, {"enabled": "1", "delete_tagged_after_days": "30"})
+    assert response.status_code == 302
+    assert effective_policy(package=Package.objects.get(name="alice/app")).delete_tagged_after_days == 30
+    page = owner_browser.get(url).content.decode()
+    assert f"alice/app@<code>{old}</code>" in page and 'name="quota"' not in page
+
+    assert owner_browser.post(url, {"quota": "1000"}).status_code == 403
+    assert quota_limit(owner="alice") is None
+    admin = make_user("root")
+    admin.is_superuser = True
+    admin.save()
+    site_admin = browser_for(admin)
+    assert 'name="quota"' in site_admin.get(url).content.decode()
+    assert site_admin.post(url, {"quota": "1000"}).status_code == 302
+    assert quota_limit(owner="alice") == 1000
+    assert browser_for(make_user("bob")).get(url).status_code == 403

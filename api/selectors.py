@@ -19,7 +19,7 @@ from packages_ui import selectors as page_selectors
 from packages_ui.presentation import Version, version_tree
 from registry.models import Manifest, ManifestReference, Package
 from registry.services.trash import RESTORE_WINDOW
-from registry.services.usage import blob_sizes, package_usage, size_of
+from registry.services.usage import package_usage
 
 ORGANIZATION, USER = "Organization", "User"
 
@@ -116,21 +116,6 @@ def walk(versions: list[Version]):
         yield version
         yield from walk(version.children)
         yield from walk(version.referrers)
-
-
-def with_platforms(version: Version) -> list[Version]:
-    """Return version and the platform manifests under it, however deep."""
-    found = [version]
-    for child in version.children:
-        found += with_platforms(child)
-    return found
-
-
-def version_sizes(*, package: Package, versions: list[Version]) -> dict[int, int]:
-    """Return, per manifest id of versions (nested ones too), its size with its platforms."""
-    everything = list(walk(versions))
-    blobs = blob_sizes(package=package, manifests=[v.manifest for v in everything])
-    return {v.manifest.pk: size_of([p.manifest for p in with_platforms(v)], blobs) for v in everything}
 
 
 def package_row(*, package: Package, owner: Owner) -> PackageRow:

@@ -24,7 +24,7 @@ from registry.oci.names import validate_name
 from registry.services import trash
 from registry.services.downloads import download_fold
 from registry.services.trash import RESTORE_WINDOW, TrashRefused, restorable_until
-from registry.services.usage import owner_usage, package_usage
+from registry.services.usage import owner_usage, package_usage, version_sizes
 from retention.quotas import quota_limit
 
 RECENT_VERSIONS = 5
@@ -101,7 +101,11 @@ class PackageMixin:
         return package
 
     def top_level(self, package: Package) -> list[presentation.Version]:
-        return presentation.version_tree(*selectors.version_rows(package=package))
+        top_level = presentation.version_tree(*selectors.version_rows(package=package))
+        sizes = version_sizes(package=package, versions=top_level)
+        for version in presentation.walk(top_level):
+            version.measured = sizes[version.manifest.pk]
+        return top_level
 
     def get_admin_package(self, request, owner, name) -> Package:
         package = self.get_package(request, owner, name)

@@ -75,3 +75,25 @@ def blobs_new_to_owner(*, owner: str, digests: set[str]) -> set[str]:
         manifest__package__deleted_at__isnull=True, manifest__package__namespace=owner
     ).values_list("digest", flat=True))
     return set(digests) - held
+
+
+def _walk(versions):
+    for version in versions:
+        yield version
+        yield from _walk(version.children)
+        yield from _walk(version.referrers)
+
+
+def _with_platforms(version) -> list:
+    found = [version]
+    for child in version.children:
+        found += _with_platforms(child)
+    return found
+
+
+def version_sizes(*, package: Package, versions: list) -> dict[int, int]:
+    """Return, per manifest id in a version tree (each node's .manifest, .children platforms and
+    .referrers, as packages_ui.presentation.version_tree builds it), its size with its platforms."""
+    everything = list(_walk(versions))
+    blobs = blob_sizes(package=package, manifests=[v.manifest for v in everything])
+    return {v.manifest.pk: size_of([p.manifest for p in _with_platforms(v)], blobs) for v in everything}

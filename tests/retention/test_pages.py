@@ -3,14 +3,17 @@
 from datetime import timedelta
 
 import pytest
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from packages_ui import presentation
+from packages_ui import selectors as page_selectors
 from registry.models import Manifest, Package
-from registry.services.usage import owner_usage, package_usage
+from registry.services.usage import owner_usage, package_usage, version_sizes
 from retention.quotas import quota_limit
 from retention.selectors import effective_policy
 from retention.services import retention_run
-from tests.packages_ui.conftest import push_labelled
+from tests.packages_ui.conftest import push_labelled, push_multiarch
 
 pytestmark = pytest.mark.django_db
 SETTINGS = "/alice/packages/container/app/-/settings"
@@ -75,3 +78,17 @@ def test_owner_settings_page_sets_the_owner_policy_and_only_a_site_admin_the_quo
     assert site_admin.post(url, {"quota": "1000"}).status_code == 302
     assert quota_limit(owner="alice") == 1000
     assert browser_for(make_user("bob")).get(url).status_code == 403
+
+
+def test_a_multiarch_versions_size_on_its_page_counts_its_platforms(api, owner_browser):
+    index, children = push_multiarch(api, "v1", name="alice/app")
+    manifests = Manifest.objects.filter(digest__in=[index, *children])
+    package = Package.objects.get(name="alice/app")
+    # Both platforms' manifests, configs and layers, and the index itself: everything the package holds.
+    assert package_usage(package=package) == sum(m.size for m in manifests) + sum(
+        b.size for b in package.blobs.all())
+    sizes = version_sizes(package=package, versions=presentation.version_tree(*page_selectors.version_rows(
+        package=package)))
+    assert sizes[Manifest.objects.get(digest=index).pk] == package_usage(package=package)
+    page = owner_browser.get(f"/alice/packages/container/app/-/versions/{index}").content.decode()
+    assert f"multi-arch image · {filesizeformat(package_usage(package=package))} ·" in page

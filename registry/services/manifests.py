@@ -36,7 +36,9 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
     labels, platforms = _describe(package, parsed)
 
     with transaction.atomic():
-        manifest = Manifest.objects.filter(package=package, digest=digest).first()
+        # Locked so a retention run deleting this version either sees the new tag or finishes first
+        # (and the push below then brings the version back): the tag never lands on a deleted version.
+        manifest = Manifest.objects.select_for_update().filter(package=package, digest=digest).first()
         if manifest is None:
             manifest = _create(package, digest, raw, parsed, labels, platforms, sizes)
         elif manifest.deleted_at is not None:

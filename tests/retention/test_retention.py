@@ -1,15 +1,19 @@
 """Retention policies delete old and untagged versions through the trash, keeping multi-arch images whole."""
 
 import io
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
 from registry.models import Manifest, Package
 from registry.oci import media_types as mt
 from registry.services import trash
+from registry.services.manifests import tag_set
 from registry.services.usage import owner_usage
 from retention.models import RetentionRun
 from retention.services import DELETED_BY, policy_set, retention_apply, retention_plan, retention_run
@@ -193,3 +197,34 @@ def test_set_retention_command(api):
     policy.refresh_from_db()
     assert policy.enabled is False
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tag_pushed_while_the_run_reaches_the_version_keeps_it(api):
+    untagged = push_labelled(api, "x", layer=b"u")
+    untag(api, "alice/app", "x")
+    age(untagged, 30)
+    policy_set(owner="alice", delete_untagged_after_days=7)
+    planned = retention_plan(packages=Package.objects.filter(namespace="alice"), now=timezone.now(),
+                             grace=timedelta(hours=1))
+    results = []
+
+    def run():
+        try:
+            results.append(retention_apply(planned=planned))
+        finally:
+            connection.close()
+
+    manifest = Manifest.objects.get(digest=untagged)
+    with transaction.atomic():
+        # A push has locked the version to tag it (as manifest_put does) when the run gets there.
+        Manifest.objects.select_for_update().get(pk=manifest.pk)
+        tag_set(package=manifest.package, name="rescued", manifest=manifest)
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(0.5)
+        assert worker.is_alive()  # waiting for the push's lock
+    worker.join(10)
+
+    assert results[0].deleted == [] and results[0].kept_changed == [f"alice/app@{untagged}"]
+    assert live() == {untagged}

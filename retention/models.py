@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class RetentionPolicy(models.Model):
@@ -40,7 +41,7 @@ class RetentionRun(models.Model):
     # The package the run was limited to, by name ("" for all the owner's packages).
     package_name = models.CharField(max_length=255, blank=True, default="")
     dry_run = models.BooleanField(default=False)
-    started_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     deleted_count = models.PositiveIntegerField(default=0)
     freed_bytes = models.BigIntegerField(default=0)

@@ -147,10 +147,9 @@ def retention_run(*, owner: str, name: str | None = None, dry_run: bool = False,
     result = retention_apply(planned=planned, dry_run=dry_run)
     run = None
     if record:
-        run = RetentionRun.objects.create(owner=owner, package_name=name or "", dry_run=dry_run,
+        run = RetentionRun.objects.create(owner=owner, package_name=name or "", dry_run=dry_run, started_at=started,
                                           finished_at=timezone.now(), deleted_count=len(result.deleted),
                                           freed_bytes=result.freed_bytes, deleted=result.deleted)
-        RetentionRun.objects.filter(pk=run.pk).update(started_at=started)
     return result, run
 
 

@@ -1,9 +1,13 @@
 """The REST API's retention endpoints: an owner's policy, a package's override, and who may change them."""
 
-import pytest
+from datetime import timedelta
 
-from registry.models import Package
+import pytest
+from django.utils import timezone
+
+from registry.models import Manifest, Package
 from retention.selectors import effective_policy
+from retention.services import policy_set, retention_run
 from tests.packages_ui.conftest import push_labelled
 
 pytestmark = pytest.mark.django_db
@@ -45,3 +49,15 @@ def test_others_may_not_read_or_set_policies(api, make_user, client_for, anonymo
     assert bob.put(f"{BASE}/retention", {"keep_last": 1}, content_type="application/json").status_code == 404
     assert bob.get(f"{BASE}/retention").status_code == 404
     assert anonymous.get(f"{BASE}/retention").status_code == 401
+
+
+def test_versions_a_run_deleted_say_so_in_the_api(api, owner_client):
+    old = push_labelled(api, "v1")
+    Manifest.objects.filter(digest=old).update(pushed_at=timezone.now() - timedelta(days=40))
+    policy_set(owner="alice", delete_tagged_after_days=30)
+    retention_run(owner="alice")
+    deleted = owner_client.get(f"{BASE}/packages/container/app/versions?state=deleted").json()
+    assert [(v["name"], v["deleted_by"]) for v in deleted] == [(old, "retention policy")]
+    live = push_labelled(api, "v2", layer=b"new")
+    assert "deleted_by" not in owner_client.get(f"{BASE}/packages/container/app/versions").json()[0]
+    assert owner_client.get(f"{BASE}/packages/container/app/versions").json()[0]["name"] == live

@@ -2,8 +2,8 @@
 
 Versions are nested by packages_ui.presentation.version_tree, as the pages nest them: a
 multi-arch image is one version with its platforms inside, and signatures, SBOMs and
-attestations hang under the version they refer to. Sizes are the bytes a version's manifests
-and unique blobs hold (its platforms' included), read through ManifestReference and PackageBlob.
+attestations hang under the version they refer to. Sizes come from registry.services.usage, the one
+place that measures versions, packages and owners.
 """
 
 from dataclasses import dataclass, field
@@ -17,8 +17,9 @@ from api import permissions
 from api.errors import NotFound
 from packages_ui import selectors as page_selectors
 from packages_ui.presentation import Version, version_tree
-from registry.models import Blob, Manifest, ManifestReference, Package
+from registry.models import Manifest, ManifestReference, Package
 from registry.services.trash import RESTORE_WINDOW
+from registry.services.usage import package_usage
 
 ORGANIZATION, USER = "Organization", "User"
 
@@ -117,47 +118,8 @@ def walk(versions: list[Version]):
         yield from walk(version.referrers)
 
 
-def with_platforms(version: Version) -> list[Version]:
-    """Return version and the platform manifests under it, however deep."""
-    found = [version]
-    for child in version.children:
-        found += with_platforms(child)
-    return found
-
-
-def blob_sizes(*, package: Package, manifests: list[Manifest]) -> dict[int, dict[str, int]]:
-    """Return, per manifest id, the digests and sizes of the blobs it names that the package holds."""
-    ids = [m.pk for m in manifests]
-    references = list(ManifestReference.objects.filter(manifest_id__in=ids, kind=ManifestReference.Kind.BLOB)
-                      .values_list("manifest_id", "digest"))
-    sizes = dict(Blob.objects.filter(packages=package, digest__in={d for _, d in references})
-                 .values_list("digest", "size"))
-    per_manifest: dict[int, dict[str, int]] = {i: {} for i in ids}
-    for manifest_id, digest in references:
-        if digest in sizes:
-            per_manifest[manifest_id][digest] = sizes[digest]
-    return per_manifest
-
-
-def size_of(manifests: list[Manifest], blobs: dict[int, dict[str, int]]) -> int:
-    """Return the bytes of manifests themselves plus the blobs they name, each blob counted once."""
-    unique: dict[str, int] = {}
-    for manifest in manifests:
-        unique.update(blobs.get(manifest.pk, {}))
-    return sum(m.size for m in manifests) + sum(unique.values())
-
-
-def version_sizes(*, package: Package, versions: list[Version]) -> dict[int, int]:
-    """Return, per manifest id of versions (nested ones too), its size with its platforms."""
-    everything = list(walk(versions))
-    blobs = blob_sizes(package=package, manifests=[v.manifest for v in everything])
-    return {v.manifest.pk: size_of([p.manifest for p in with_platforms(v)], blobs) for v in everything}
-
-
 def package_row(*, package: Package, owner: Owner) -> PackageRow:
     """Return package with its live versions and size: its live manifests and their unique blobs."""
     versions = live_versions(package=package)
-    manifests = list({v.manifest.pk: v.manifest for v in walk(versions)}.values())
-    size = size_of(manifests, blob_sizes(package=package, manifests=manifests))
-    return PackageRow(package=package, owner=owner, versions=versions, size_in_bytes=size)
+    return PackageRow(package=package, owner=owner, versions=versions, size_in_bytes=package_usage(package=package))
 

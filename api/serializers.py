@@ -102,6 +102,8 @@ class VersionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(source="manifest.pushed_at", format=TIME_FORMAT)
     updated_at = serializers.DateTimeField(source="manifest.pushed_at", format=TIME_FORMAT)
     deleted_at = serializers.DateTimeField(source="manifest.deleted_at", format=TIME_FORMAT, required=False)
+    deleted_by = serializers.CharField(source="manifest.deleted_by", required=False,
+                                       help_text='Berth: what deleted it when not a person ("retention policy")')
     metadata = serializers.SerializerMethodField()
     download_count = serializers.IntegerField(source="manifest.downloads")
     size_in_bytes = serializers.SerializerMethodField(
@@ -115,6 +117,8 @@ class VersionSerializer(serializers.Serializer):
         data = super().to_representation(version)
         if version.manifest.deleted_at is None:
             data.pop("deleted_at")
+        if not version.manifest.deleted_by:
+            data.pop("deleted_by")
         return data
 
     def get_url(self, version) -> str:

@@ -1,7 +1,7 @@
 """GitHub's packages REST API under /api/v3/, for the authenticated user, a user and an organization.
 
 Nested package names come %2F-encoded (servers decode that to a slash before routing) or with a
-literal slash; either way a name ending in /versions or /restore can't be told from these routes.
+literal slash; either way a name ending in /versions, /restore or /retention can't be told from these routes.
 """
 
 from django.http import JsonResponse
@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from api.errors import NotFound, error_response
 from api.views.packages import PackageListView, PackageRestoreView, PackageView
+from api.views.retention import OwnerRetentionView, PackageRetentionView
 from api.views.versions import VersionListView, VersionRestoreView, VersionView
 
 app_name = "api"
@@ -32,11 +33,13 @@ def owner_routes(kind: str, prefix: str) -> list:
     extra = {"owner_kind": kind}
     return [
         path(f"{prefix}packages", PackageListView.as_view(), extra, name=f"{kind}-packages"),
+        path(f"{prefix}retention", OwnerRetentionView.as_view(), extra, name=f"{kind}-retention"),
         path(f"{package}/versions/<int:version_id>/restore", VersionRestoreView.as_view(), extra,
              name=f"{kind}-version-restore"),
         path(f"{package}/versions/<int:version_id>", VersionView.as_view(), extra, name=f"{kind}-version"),
         path(f"{package}/versions", VersionListView.as_view(), extra, name=f"{kind}-versions"),
         path(f"{package}/restore", PackageRestoreView.as_view(), extra, name=f"{kind}-package-restore"),
+        path(f"{package}/retention", PackageRetentionView.as_view(), extra, name=f"{kind}-package-retention"),
         path(package, PackageView.as_view(), extra, name=f"{kind}-package"),
     ]
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "accounts",
     "packages_ui",
     "api",
+    "retention",
 ]
 
 MIDDLEWARE = [

@@ -29,6 +29,8 @@ class Version:
     tags: list[str] = field(default_factory=list)
     children: list["Version"] = field(default_factory=list)
     referrers: list["Version"] = field(default_factory=list)
+    # Bytes with its platforms and their unique blobs (registry.services.usage), once measured.
+    measured: int | None = None
 
     @property
     def digest(self) -> str:
@@ -52,6 +54,8 @@ class Version:
 
     @property
     def size(self) -> int:
+        if self.measured is not None:
+            return self.measured
         return self.manifest.layers_size + self.manifest.size
 
 
@@ -87,7 +91,7 @@ def version_tree(manifests: list[Manifest], tags: list[tuple[int, str]], referen
 
 def find_version(top_level: list[Version], digest: str) -> Version | None:
     """Return the version with digest anywhere in the tree, or None."""
-    for version in _walk(top_level):
+    for version in walk(top_level):
         if version.digest == digest:
             return version
     return None
@@ -99,11 +103,11 @@ def parents_of(top_level: list[Version], digest: str) -> list[Version]:
             if any(c.digest == digest for c in v.children) or any(r.digest == digest for r in v.referrers)]
 
 
-def _walk(items: list[Version]):
+def walk(items: list[Version]):
     for version in items:
         yield version
-        yield from _walk(version.children)
-        yield from _walk(version.referrers)
+        yield from walk(version.children)
+        yield from walk(version.referrers)
 
 
 def newest_version(top_level: list[Version]) -> Version | None:

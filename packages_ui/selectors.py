@@ -11,7 +11,8 @@ from registry.services.trash import RESTORE_WINDOW
 
 # Fields every version list needs; the raw bytes are read only on a version's own page.
 LIST_FIELDS = ("id", "package_id", "digest", "media_type", "artifact_type", "size", "pushed_at", "subject_digest",
-               "annotations", "labels", "platforms", "layers_size", "downloads", "deleted_at", "deleted_tags")
+               "annotations", "labels", "platforms", "layers_size", "downloads", "deleted_at", "deleted_tags",
+               "deleted_by")
 
 
 def package_list(*, request, owner: str | None = None, query: str = ""):

@@ -24,6 +24,8 @@ from registry.oci.names import validate_name
 from registry.services import trash
 from registry.services.downloads import download_fold
 from registry.services.trash import RESTORE_WINDOW, TrashRefused, restorable_until
+from registry.services.usage import owner_usage, package_usage, version_sizes
+from retention.quotas import quota_limit
 
 RECENT_VERSIONS = 5
 PAGE_SIZE = 50
@@ -74,6 +76,10 @@ class OwnerPackagesView(View):
                    "login_command": f"docker login {host} -u {request.user.get_username()}",
                    "tag_command": f"docker tag IMAGE {host}/{owner}/IMAGE:latest",
                    "push_command": f"docker push {host}/{owner}/IMAGE:latest"}
+        for package in context["packages"]:
+            package.size_in_bytes = package_usage(package=package)
+        if is_admin:
+            context.update(owner_usage=owner_usage(owner=owner), quota=quota_limit(owner=owner))
         return render(request, "packages_ui/owner.html", context)
 
 
@@ -95,7 +101,11 @@ class PackageMixin:
         return package
 
     def top_level(self, package: Package) -> list[presentation.Version]:
-        return presentation.version_tree(*selectors.version_rows(package=package))
+        top_level = presentation.version_tree(*selectors.version_rows(package=package))
+        sizes = version_sizes(package=package, versions=top_level)
+        for version in presentation.walk(top_level):
+            version.measured = sizes[version.manifest.pk]
+        return top_level
 
     def get_admin_package(self, request, owner, name) -> Package:
         package = self.get_package(request, owner, name)
@@ -129,6 +139,7 @@ class PackageView(PackageMixin, View):
             "recent": [v for v in top_level if v.tags][:RECENT_VERSIONS],
             "version_count": len(top_level),
             "last_published": presentation.last_published(top_level),
+            "size": package_usage(package=package),
         }
         return render(request, "packages_ui/package.html", context)
 
@@ -164,6 +175,8 @@ class SettingsView(PackageMixin, View):
         context = {**_common(request, package), "visibilities": Visibility.choices,
                    "roles": PackagePermission.Role.choices, "grants": selectors.grants(package=package),
                    "deleted": deleted, "restore_days": RESTORE_WINDOW.days}
+        from packages_ui.retention_views import retention_context  # it imports this module
+        context.update(retention_context(package))
         return render(request, "packages_ui/settings.html", context)
 
 

@@ -105,6 +105,10 @@ class Manifest(models.Model):
     # with the tags it had, given back on restore unless they have moved on.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     deleted_tags = models.JSONField(default=list, blank=True)
+    # Who deleted it, when not a person on the pages ("retention policy"); "" for a person.
+    deleted_by = models.CharField(max_length=64, blank=True, default="")
+    # The last pull folded in from PullCount (registry.services.downloads); retention keeps recently pulled versions.
+    pulled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-pushed_at", "-id"]
@@ -131,6 +135,8 @@ class PullCount(models.Model):
     pulls = models.BigIntegerField(default=0)
     # Pulls that count for the package too: not of a platform manifest its index names.
     package_pulls = models.BigIntegerField(default=0)
+    # The latest pull counted into this row (set by the upsert itself).
+    pulled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -14,6 +14,7 @@ from api.errors import Forbidden, NotFound, Unprocessable
 from api.serializers import VersionSerializer
 from registry.services import trash
 from registry.services.downloads import download_fold
+from registry.services.usage import version_sizes
 
 STATES = ("active", "deleted")
 
@@ -32,7 +33,7 @@ class VersionsMixin:
         return owner, permissions.check_admin(self.request, package)
 
     def serialize(self, owner, package, versions, many=False):
-        sizes = selectors.version_sizes(package=package, versions=versions if many else [versions])
+        sizes = version_sizes(package=package, versions=versions if many else [versions])
         context = {"request": self.request, "owner": owner, "package": package, "sizes": sizes}
         return VersionSerializer(versions, many=many, context=context).data
 

@@ -17,6 +17,7 @@ from registry.services.uploads import (
     upload_get,
     upload_start,
 )
+from retention.quotas import quota_check_upload
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class UploadStartView(RegistryView):
         package = self.package_for_push(name)
         digest = request.GET.get("digest")
         mount, source_name = request.GET.get("mount"), request.GET.get("from")
+        # Before any byte is kept; a mount that fails falls back to an upload, checked here too.
+        quota_check_upload(package=package, digest=mount or digest,
+                           length=content_length(request) if digest and not mount else None)
         if mount:
             source = None
             if source_name and access.can_read(request, source_name):

@@ -11,6 +11,7 @@ the package pages, gc. Nothing is kept in a worker's memory, so no count is lost
 import itertools
 import os
 import threading
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -45,16 +46,17 @@ def counting_sql(*, package_id: str, manifest_id: str, digest: str, rest: str = 
     """
     table = PullCount._meta.db_table
     return f"""
-        INSERT INTO {table} (package_id, manifest_id, shard, pulls, package_pulls)
+        INSERT INTO {table} (package_id, manifest_id, shard, pulls, package_pulls, pulled_at)
         SELECT {package_id}, {manifest_id}, %s, %s, CASE WHEN EXISTS (
             SELECT 1 FROM {ManifestReference._meta.db_table} r
             JOIN {Manifest._meta.db_table} parent ON parent.id = r.manifest_id
             WHERE parent.package_id = {package_id} AND r.digest = {digest}
               AND r.kind = '{ManifestReference.Kind.MANIFEST.value}'
-        ) THEN 0 ELSE %s END
+        ) THEN 0 ELSE %s END, CURRENT_TIMESTAMP
         {rest}
         ON CONFLICT (manifest_id, shard) DO UPDATE
-        SET pulls = {table}.pulls + excluded.pulls, package_pulls = {table}.package_pulls + excluded.package_pulls
+        SET pulls = {table}.pulls + excluded.pulls, package_pulls = {table}.package_pulls + excluded.package_pulls,
+            pulled_at = excluded.pulled_at
     """
 
 
@@ -81,17 +83,22 @@ def download_fold(*, packages=None) -> None:
     rows = PullCount.objects.select_for_update(skip_locked=True)
     if packages is not None:
         rows = rows.filter(package__in=packages)
-    rows = list(rows.values_list("id", "package_id", "manifest_id", "pulls", "package_pulls"))
+    rows = list(rows.values_list("id", "package_id", "manifest_id", "pulls", "package_pulls", "pulled_at"))
     if not rows:
         return
     per_manifest: dict[int, int] = {}
     per_package: dict[int, int] = {}
-    for _, package_id, manifest_id, pulls, package_pulls in rows:
+    last_pull: dict[int, datetime] = {}
+    for _, package_id, manifest_id, pulls, package_pulls, pulled_at in rows:
         if manifest_id is not None:
             per_manifest[manifest_id] = per_manifest.get(manifest_id, 0) + pulls
+            if pulled_at is not None and (manifest_id not in last_pull or pulled_at > last_pull[manifest_id]):
+                last_pull[manifest_id] = pulled_at
         per_package[package_id] = per_package.get(package_id, 0) + package_pulls
     for manifest_id, pulls in per_manifest.items():
-        Manifest.objects.filter(pk=manifest_id).update(downloads=F("downloads") + pulls)
+        # The rows hold only pulls since the last fold, so their latest is the manifest's latest.
+        Manifest.objects.filter(pk=manifest_id).update(downloads=F("downloads") + pulls,
+                                                       pulled_at=last_pull.get(manifest_id, F("pulled_at")))
     for package_id, pulls in per_package.items():
         if pulls:
             Package.all_objects.filter(pk=package_id).update(downloads=F("downloads") + pulls)

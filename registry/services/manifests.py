@@ -8,6 +8,7 @@ from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInva
 from registry.oci.manifests import ParsedManifest, parse_image_config, parse_manifest
 from registry.oci.names import validate_tag
 from registry.storage import get_store
+from retention.quotas import quota_check_manifest
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
@@ -31,10 +32,13 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
     parsed = parse_manifest(raw, content_type)
     sizes = _check_blobs(package, parsed)
     _check_children(package, parsed)
+    quota_check_manifest(package=package, digest=digest, raw=raw, parsed=parsed, blob_sizes=sizes)
     labels, platforms = _describe(package, parsed)
 
     with transaction.atomic():
-        manifest = Manifest.objects.filter(package=package, digest=digest).first()
+        # Locked so a retention run deleting this version either sees the new tag or finishes first
+        # (and the push below then brings the version back): the tag never lands on a deleted version.
+        manifest = Manifest.objects.select_for_update().filter(package=package, digest=digest).first()
         if manifest is None:
             manifest = _create(package, digest, raw, parsed, labels, platforms, sizes)
         elif manifest.deleted_at is not None:

@@ -52,14 +52,15 @@ def package_revive(*, package: Package) -> None:
     Package.all_objects.filter(pk=package.pk).update(deleted_at=None)
 
 
-def _trash(manifests: list[Manifest], when: datetime) -> None:
+def _trash(manifests: list[Manifest], when: datetime, deleted_by: str = "") -> None:
     tags: dict[int, list[str]] = {}
     for tag in Tag.objects.filter(manifest__in=manifests).order_by("name"):
         tags.setdefault(tag.manifest_id, []).append(tag.name)
     Tag.objects.filter(manifest__in=manifests).delete()
     for manifest in manifests:
         manifest.deleted_at, manifest.deleted_tags = when, tags.get(manifest.pk, [])
-    Manifest.objects.bulk_update(manifests, ["deleted_at", "deleted_tags"])
+        manifest.deleted_by = deleted_by
+    Manifest.objects.bulk_update(manifests, ["deleted_at", "deleted_tags", "deleted_by"])
 
 
 def _children(manifest: Manifest):
@@ -76,10 +77,11 @@ def _parents(manifest: Manifest):
 
 
 @transaction.atomic
-def version_soft_delete(*, manifest: Manifest) -> list[Manifest]:
+def version_soft_delete(*, manifest: Manifest, deleted_by: str = "") -> list[Manifest]:
     """Delete a version with its signatures and attestations, and its platforms no other index uses.
 
-    Return what was deleted. Its tags go with it and come back on restore if still free.
+    Return what was deleted. Its tags go with it and come back on restore if still free. deleted_by
+    names what deleted it when not a person ("retention policy"), for the pages to show.
     """
     manifest = Manifest.objects.select_for_update().get(pk=manifest.pk)
     if manifest.deleted_at is not None:
@@ -101,7 +103,7 @@ def version_soft_delete(*, manifest: Manifest) -> list[Manifest]:
                 continue  # a platform another live index still lists
             doomed[candidate.pk] = candidate
             todo.append(candidate)
-    _trash(list(doomed.values()), timezone.now())
+    _trash(list(doomed.values()), timezone.now(), deleted_by)
     return list(doomed.values())
 
 
@@ -131,8 +133,8 @@ def version_restore(*, manifest: Manifest) -> list[Manifest]:
                     .values_list("name", flat=True))
         Tag.objects.bulk_create([Tag(package_id=item.package_id, name=name, manifest=item)
                                  for name in item.deleted_tags if name not in taken], ignore_conflicts=True)
-        item.deleted_at, item.deleted_tags = None, []
-    Manifest.objects.bulk_update(list(restored.values()), ["deleted_at", "deleted_tags"])
+        item.deleted_at, item.deleted_tags, item.deleted_by = None, [], ""
+    Manifest.objects.bulk_update(list(restored.values()), ["deleted_at", "deleted_tags", "deleted_by"])
     return list(restored.values())
 
 

@@ -237,9 +237,9 @@ class TestNoExistenceLeak:
 def test_can_functions_agree_with_the_api(app, rf, alice, bob):
     request = rf.get("/")
     request.user = alice
-    assert access.can_read(request, "alice/app") and access.can_push(request, "alice/app")
-    assert access.can_delete(request, "alice/app") and access.can_admin(request, "alice/app")
+    assert access.can_read(request, "alice/app") and access.allows(request, "alice/app", "push")
+    assert access.allows(request, "alice/app", "delete") and access.can_admin(request, "alice/app")
     request.user = bob
-    assert not access.can_read(request, "alice/app") and not access.can_push(request, "alice/app")
+    assert not access.can_read(request, "alice/app") and not access.allows(request, "alice/app", "push")
     assert not access.can_admin(request, "alice/app")
-    assert access.can_push(request, "bob/anything")
+    assert access.allows(request, "bob/anything", "push")

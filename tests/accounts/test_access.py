@@ -13,7 +13,7 @@ from accounts.services import (
     team_member_add,
 )
 from registry.models import Package
-from tests.accounts.conftest import errors
+from tests.accounts.helpers import errors
 from tests.registry.helpers import push_image, sha256
 
 pytestmark = pytest.mark.django_db
@@ -222,7 +222,7 @@ class TestNoExistenceLeak:
         assert as_alice.get("/v2/_catalog").json()["repositories"] == [
             "alice/inside", "alice/open", "alice/secret"]
         assert as_bob.get("/v2/_catalog").json()["repositories"] == ["alice/inside", "alice/open", "bob/own"]
-        from tests.accounts.conftest import get_token
+        from tests.accounts.helpers import get_token
 
         token = get_token(anonymous, "registry:catalog:*").json()["token"]
         assert anonymous.get("/v2/_catalog", HTTP_AUTHORIZATION=f"Bearer {token}").json()["repositories"] == [

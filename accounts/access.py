@@ -50,12 +50,17 @@ def caller_for(request) -> Caller:
     user = getattr(request, "user", None) or AnonymousUser()
     auth = getattr(request, "auth", None)
     if isinstance(auth, Credential):
-        scopes = frozenset(scope_actions(auth.pat.scopes)) if auth.pat is not None else frozenset({"pull"})
-        return Caller(user, scopes, auth.grant, True)
+        return token_caller(user, auth.pat.scopes if auth.pat is not None else None, auth.grant)
     if user.is_authenticated:
         # A signed-in page visitor: the session carries every scope.
         return Caller(user, ALL_ACTIONS, None, True)
     return Caller(user, frozenset({"pull"}), None, False)
+
+
+def token_caller(user, scopes, grant: RegistryGrant | None) -> Caller:
+    """Return the caller a token makes: a personal access token's scopes, or None for an anonymous registry token."""
+    actions = frozenset(scope_actions(scopes)) if scopes is not None else frozenset({"pull"})
+    return Caller(user, actions, grant, True)
 
 
 def unauthorized(request, name: str | None = None, action: str | None = None, error: str | None = None
@@ -254,7 +259,7 @@ def settled_by_holder(user, package: Package) -> bool:
     """Return True if package's row and its namespace holder settle user's pull without reading memberships.
 
     True for a public package, one whose namespace nobody holds, or one user holds as its user;
-    organization packages need membership and grant reads. package carries holder_annotations().
+    an organization's packages need membership reads. package carries holder_annotations().
     The manifest pull fast path (registry/api/pull.py) answers only these and leaves the rest
     to the full stack, which reads what they need.
     """

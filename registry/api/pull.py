@@ -102,9 +102,9 @@ def answer(environ) -> HttpResponse | None:
     db = connections[DEFAULT_DB_ALIAS]
     # What Django's request_started and request_finished signals do for the one connection used here.
     _close_if_unusable(db)
-    # CONN_HEALTH_CHECKS would spend a round trip on SELECT 1 before the one statement here. A
-    # connection a PostgreSQL restart broke fails that statement instead: it is closed below, and
-    # the full stack answers on a new connection (or with the 503 of an outage).
+    # CONN_HEALTH_CHECKS would spend a round trip on SELECT 1 before the read here. A connection
+    # a PostgreSQL restart broke fails the read instead: it is closed below, and the full stack
+    # answers on a new connection (or with the 503 of an outage), counting the pull if it answers.
     db.health_check_done = True
     try:
         response = pull(request, header[1], db)
@@ -249,7 +249,7 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
     package.holder_found = holder_id is not None
     package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
     if pat_id is None:
-        return manifest, package, access.Caller(AnonymousUser(), frozenset({"pull"}), grant, True)
+        return manifest, package, access.token_caller(AnonymousUser(), None, grant)
     now = timezone.now()
     if token_id is None or tokens.unusable(revoked_at=revoked_at, expires_at=_datetime(expires_at),
                                            user_is_active=bool(user_active), now=now) is not None:
@@ -259,7 +259,7 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
     if isinstance(scopes, str):
         scopes = json.loads(scopes)
     user = user_model(pk=user_id, is_active=True, **{user_model.USERNAME_FIELD: username})
-    return manifest, package, access.Caller(user, frozenset(tokens.scope_actions(scopes)), grant, True)
+    return manifest, package, access.token_caller(user, scopes, grant)
 
 
 def _datetime(value):

@@ -20,8 +20,9 @@ from accounts.models import Membership, Namespace, PackagePermission
 from accounts.registry_tokens import RegistryGrant
 from accounts.tokens import scope_actions
 from registry.models import Package, Visibility
-from registry.oci.errors import Denied, NameUnknown, OCIError, Unauthorized
+from registry.oci.errors import Denied, OCIError, Unauthorized
 from registry.oci.names import validate_name
+from registry.selectors import name_unknown
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
 Role = PackagePermission.Role
@@ -49,17 +50,17 @@ def caller_for(request) -> Caller:
     user = getattr(request, "user", None) or AnonymousUser()
     auth = getattr(request, "auth", None)
     if isinstance(auth, Credential):
-        scopes = frozenset(scope_actions(auth.pat.scopes)) if auth.pat is not None else frozenset({"pull"})
-        return Caller(user, scopes, auth.grant, True)
+        return token_caller(user, auth.pat.scopes if auth.pat is not None else None, auth.grant)
     if user.is_authenticated:
         # A signed-in page visitor: the session carries every scope.
         return Caller(user, ALL_ACTIONS, None, True)
     return Caller(user, frozenset({"pull"}), None, False)
 
 
-def name_unknown(name: str) -> NameUnknown:
-    """Return the error a missing repository gets; unreadable ones get exactly the same."""
-    return NameUnknown(f"repository {name} is not known to this registry", detail={"name": name})
+def token_caller(user, scopes, grant: RegistryGrant | None) -> Caller:
+    """Return the caller a token makes: a personal access token's scopes, or None for an anonymous registry token."""
+    actions = frozenset(scope_actions(scopes)) if scopes is not None else frozenset({"pull"})
+    return Caller(user, actions, grant, True)
 
 
 def unauthorized(request, name: str | None = None, action: str | None = None, error: str | None = None
@@ -223,7 +224,8 @@ def check_repository(request, name: str, action: str, find=package_with_holder) 
     return package
 
 
-def _allows(request, name: str, action: str) -> bool:
+def allows(request, name: str, action: str) -> bool:
+    """Return True if the caller may do action (pull, push, delete) on name (a name nobody pushed yet included)."""
     try:
         validate_name(name)
     except OCIError:
@@ -234,24 +236,35 @@ def _allows(request, name: str, action: str) -> bool:
 
 def can_read(request, name: str) -> bool:
     """Return True if the caller may pull from the package called name."""
-    return _allows(request, name, "pull")
+    return allows(request, name, "pull")
 
 
-def can_push(request, name: str) -> bool:
-    """Return True if the caller may push to name (a name nobody pushed yet included)."""
-    return _allows(request, name, "push")
-
-
-def can_delete(request, name: str) -> bool:
-    """Return True if the caller may delete versions of name (admin role and delete:packages)."""
-    return _allows(request, name, "delete")
+def administers(user, package: Package) -> bool:
+    """Return True if user administers package (its visibility, grants, deletion, restore); deleted ones too."""
+    return package_role(user, package, package.namespace) == Role.ADMIN
 
 
 def can_admin(request, name: str) -> bool:
-    """Return True if the caller administers name: its visibility, grants and deletion."""
-    user = caller_for(request).user
+    """Return True if the caller administers the live package called name."""
     package = Package.objects.filter(name=name).first()
-    return package is not None and package_role(user, package, package.namespace) == Role.ADMIN
+    return package is not None and administers(caller_for(request).user, package)
+
+
+def holds_namespace(user, namespace: str) -> bool:
+    """Return True if user holds namespace: their own name, or an organization they own."""
+    return namespace_role(user, namespace) == Role.ADMIN
+
+
+def settled_by_holder(user, package: Package) -> bool:
+    """Return True if package's row and its namespace holder settle user's pull without reading memberships.
+
+    True for a public package, one whose namespace nobody holds, or one user holds as its user;
+    an organization's packages need membership reads. package carries holder_annotations().
+    The manifest pull fast path (registry/api/pull.py) answers only these and leaves the rest
+    to the full stack, which reads what they need.
+    """
+    return (package.visibility == Visibility.PUBLIC or not package.holder_found
+            or (user.is_authenticated and package.holder_user_id == user.pk))
 
 
 def organization_role(user, organization) -> str | None:

@@ -69,14 +69,32 @@ def scope_actions(scopes) -> set[str]:
     return actions
 
 
+def unusable(*, revoked_at, expires_at, user_is_active: bool, now) -> str | None:
+    """Return why a token with these fields can't be used at now, or None if it can.
+
+    The one validity rule: check() applies it to a row the ORM read, and the manifest pull fast
+    path (registry/api/pull.py) to the columns its single statement read.
+    """
+    if revoked_at is not None:
+        return "this personal access token was revoked; create a new one"
+    if expires_at is not None and expires_at <= now:
+        return "this personal access token has expired; create a new one"
+    if not user_is_active:
+        return "the account this token belongs to is disabled"
+    return None
+
+
+def use_due(last_used_at, now) -> bool:
+    """Return True if a use at now is to be recorded in last_used_at (at most once a minute)."""
+    return last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION
+
+
 def check(pat: PersonalAccessToken) -> PersonalAccessToken:
     """Return pat if it can still be used now, else raise InvalidToken."""
-    if pat.revoked_at is not None:
-        raise InvalidToken("this personal access token was revoked; create a new one")
-    if pat.is_expired:
-        raise InvalidToken("this personal access token has expired; create a new one")
-    if not pat.user.is_active:
-        raise InvalidToken("the account this token belongs to is disabled")
+    reason = unusable(revoked_at=pat.revoked_at, expires_at=pat.expires_at, user_is_active=pat.user.is_active,
+                      now=timezone.now())
+    if reason is not None:
+        raise InvalidToken(reason)
     return pat
 
 
@@ -103,7 +121,7 @@ def get_active(token_id: int) -> PersonalAccessToken:
 def touch(pat: PersonalAccessToken) -> PersonalAccessToken:
     """Record that pat was used, writing at most once a minute."""
     now = timezone.now()
-    if pat.last_used_at is None or now - pat.last_used_at >= LAST_USED_RESOLUTION:
+    if use_due(pat.last_used_at, now):
         PersonalAccessToken.objects.filter(pk=pat.pk).update(last_used_at=now)
         pat.last_used_at = now
     return pat

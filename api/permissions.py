@@ -8,7 +8,6 @@ exactly like a missing one; one they can read but not change is a 403.
 from rest_framework.permissions import BasePermission
 
 from accounts import access
-from accounts.models import PackagePermission
 from api.errors import Forbidden, NotFound, RequiresAuthentication
 from registry.models import Package
 
@@ -28,8 +27,7 @@ def readable_packages(request):
 
 def is_admin(request, package: Package) -> bool:
     """Return True if the person calling administers package (deleted packages too); scopes aside."""
-    user = caller_user(request)
-    return access.package_role(user, package, package.namespace) == PackagePermission.Role.ADMIN
+    return access.administers(caller_user(request), package)
 
 
 def person_may_read(request, package: Package) -> bool:

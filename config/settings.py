@@ -138,6 +138,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # Server-side prepared statements for manifest pulls (registry/prepared.py) live on a database
 # session; behind PgBouncer in transaction pooling mode sessions are shared, so turn them off.
 BERTH_PREPARED_STATEMENTS = env.bool("BERTH_PREPARED_STATEMENTS", default=True)
+# Manifest pulls with a registry token answered in front of Django (registry/api/pull.py, config/wsgi.py).
+BERTH_FAST_PULL = env.bool("BERTH_FAST_PULL", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,6 +2,7 @@
 
 import os
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -12,4 +13,5 @@ from registry.api.pull import ManifestPullApp  # noqa: E402 - models can be impo
 
 # Manifest pulls with a registry token are answered in front of Django's handler (the fast path
 # in registry/api/pull.py); everything else, and anything that path leaves alone, goes to Django.
-application = ManifestPullApp(django_application)
+# With BERTH_FAST_PULL=false every request goes to Django, which answers them alike.
+application = ManifestPullApp(django_application) if settings.BERTH_FAST_PULL else django_application

@@ -36,22 +36,12 @@ def owner_exists(owner: str) -> bool:
     return Namespace.objects.filter(name=owner).exists() or Package.all_objects.filter(namespace=owner).exists()
 
 
-def is_owner_admin(request, owner: str) -> bool:
-    """Return True if the visitor holds owner (their own name, or an organization they own)."""
-    return access.namespace_role(access.caller_for(request).user, owner) == PackagePermission.Role.ADMIN
-
-
 def deleted_packages(*, request, owner: str) -> list[Package]:
     """Return owner's packages deleted within the restore window that the visitor administers."""
     since = timezone.now() - RESTORE_WINDOW
     packages = Package.all_objects.filter(namespace=owner, deleted_at__gte=since).order_by("-deleted_at")
-    return [p for p in packages if may_restore(request, p)]
-
-
-def may_restore(request, package: Package) -> bool:
-    """Return True if the visitor administers package (deleted, so the access module no longer sees it)."""
     user = access.caller_for(request).user
-    return access.package_role(user, package, package.namespace) == PackagePermission.Role.ADMIN
+    return [p for p in packages if access.administers(user, p)]
 
 
 def package_for_page(*, request, name: str) -> Package | None:

@@ -68,7 +68,7 @@ class OwnerPackagesView(View):
             raise Http404("no such user or organization")
         query = request.GET.get("q", "")
         packages = selectors.package_list(request=request, owner=owner, query=query)
-        is_admin = selectors.is_owner_admin(request, owner)
+        is_admin = access.holds_namespace(access.caller_for(request).user, owner)
         deleted = selectors.deleted_packages(request=request, owner=owner) if request.user.is_authenticated else []
         host = request.get_host()
         context = {**_listing_context(request, packages, query), "owner": owner, "is_admin": is_admin,
@@ -233,7 +233,7 @@ class PackageRestoreView(View):
 
     def post(self, request, owner, name):
         package = Package.all_objects.filter(name=full_name(owner, name), deleted_at__isnull=False).first()
-        if package is None or not selectors.may_restore(request, package):
+        if package is None or not access.administers(access.caller_for(request).user, package):
             raise Http404("no such deleted package")
         try:
             trash.package_restore(package=package)

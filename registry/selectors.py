@@ -12,17 +12,22 @@ from registry.oci.manifests import Descriptor, listed_artifact_type
 from registry.oci.names import is_valid_tag, validate_name
 
 
+def name_unknown(name: str) -> NameUnknown:
+    """Return the error a missing repository gets; accounts.access gives unreadable ones exactly the same."""
+    return NameUnknown(f"repository {name} is not known to this registry", detail={"name": name})
+
+
 def package_get(*, name: str) -> Package:
-    """Return the package called name or raise NAME_UNKNOWN."""
+    """Return the live package called name or raise NAME_UNKNOWN."""
     validate_name(name)
-    package = Package.objects.filter(name=name, deleted_at__isnull=True).first()
+    package = Package.objects.filter(name=name).first()
     if package is None:
-        raise NameUnknown(f"repository {name} is not known to this registry", detail={"name": name})
+        raise name_unknown(name)
     return package
 
 
 def package_find(*, name: str) -> Package | None:
-    return Package.objects.filter(name=name, deleted_at__isnull=True).first()
+    return Package.objects.filter(name=name).first()
 
 
 def blob_get(*, package: Package, digest: str) -> Blob:
@@ -119,9 +124,9 @@ def referrers(*, package: Package, digest: str, artifact_type: str | None) -> li
 
 
 def catalog_names(*, packages, n: int | None, last: str | None) -> list[str]:
-    """Return names of packages holding at least one manifest, lexically after last."""
+    """Return names of packages (a queryset of Package.objects: live ones) holding a live manifest, after last."""
     live = Manifest.objects.filter(package=OuterRef("pk"), deleted_at__isnull=True)
-    packages = packages.filter(Exists(live), deleted_at__isnull=True).annotate(
+    packages = packages.filter(Exists(live)).annotate(
         exact=_bytewise(F("name"))
     ).order_by("exact")
     if last:

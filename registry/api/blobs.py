@@ -89,7 +89,6 @@ class BlobView(RegistryView):
         url = store.redirect_url(blob.digest, key=blob.storage_key)
         if url:
             response = HttpResponseRedirect(url, status=307)
-            response.status_code = 307
             response["Docker-Content-Digest"] = blob.digest
             return response
         try:

@@ -25,6 +25,17 @@ def accepts(accept_header: str, media_type: str) -> bool:
     return False
 
 
+def accept_header(request) -> str:
+    """Return the request's Accept header, its repeated lines joined as one list."""
+    return ", ".join(request.META.get("HTTP_ACCEPT", "").split("\n"))
+
+
+def answerable(reference: str, accept: str, media_type: str) -> bool:
+    """Return True if a manifest of media_type found under reference may answer a client sending accept."""
+    # A digest names exact bytes; a tag is answered only in a form the client reads.
+    return looks_like_digest(reference) or accepts(accept, media_type)
+
+
 def manifest_headers(manifest) -> dict[str, str]:
     return {
         "Content-Type": manifest.media_type,
@@ -49,9 +60,8 @@ class ManifestView(RegistryView):
         manifest = getattr(self, "found_manifest", None)
         if manifest is None:
             manifest = selectors.manifest_get(package=self.package(name), reference=reference)
-        accept = ", ".join(request.META.get("HTTP_ACCEPT", "").split("\n"))
-        # A digest names exact bytes; a tag is answered only in a form the client reads.
-        if not looks_like_digest(reference) and not accepts(accept, manifest.media_type):
+        accept = accept_header(request)
+        if not answerable(reference, accept, manifest.media_type):
             raise ManifestUnknown(
                 f"{name}:{reference} is a {manifest.media_type}, which this client does not accept "
                 f"(Accept: {accept})",
@@ -78,12 +88,13 @@ class ManifestView(RegistryView):
         raw = read_limited(request, limit, lambda: SizeInvalid(
             f"manifest is larger than the {limit // (1024 * 1024)} MiB limit", status=413))
         package = self.package_for_push(name)
+        tags = request.GET.getlist("tag")
         manifest, parsed = manifest_put(
             package=package,
             reference=reference,
             raw=raw,
             content_type=request.META.get("CONTENT_TYPE", ""),
-            tags=request.GET.getlist("tag"),
+            tags=tags,
         )
         headers = {
             "Location": f"/v2/{name}/manifests/{manifest.digest}",
@@ -91,7 +102,6 @@ class ManifestView(RegistryView):
         }
         if parsed.subject is not None:
             headers["OCI-Subject"] = parsed.subject.digest
-        tags = request.GET.getlist("tag")
         if tags and looks_like_digest(reference):
             headers["OCI-Tag"] = ", ".join(tags)
         return empty(201, headers)

@@ -1,19 +1,19 @@
-"""The fast path of a pull: GET or HEAD of a manifest with a Bearer registry token, in one query.
+"""The fast path of a pull: GET or HEAD of a manifest with a Bearer registry token, in front of Django.
 
 Docker asks for manifests far more often than for anything else, and through Django's handler,
 DRF and the ORM each one cost several times what the work needs. ManifestPullApp, in front of
-Django's WSGI application (config/wsgi.py), answers the common case itself: a valid registry
-token granting pull on the repository, its personal access token still usable (read again on
-every request, so revocation works at once), and a package the caller owns or that is public.
-One SQL statement reads the token, its user, the package, who holds its namespace and the
-manifest, and on PostgreSQL counts a GET too (registry.services.downloads); accounts.access.
-refusal() decides as it does for every request, and a count made in advance of a request left
-to the full stack is taken back. The answer carries the headers SecurityMiddleware and
-XFrameOptionsMiddleware give every answer.
+Django's WSGI application (config/wsgi.py, unless BERTH_FAST_PULL=false), answers the common case
+itself with one SQL statement that reads the token, its user, the package, who holds its
+namespace and the manifest. It copies no rule: accounts.tokens.unusable() and use_due() judge
+the token as for every request, accounts.access decides (settled_by_holder() picks the packages
+answered here, refusal() decides on them), registry.api.manifests says which Accept a manifest
+answers and with what headers, and SecurityMiddleware and XFrameOptionsMiddleware add their own
+headers. A GET is counted (registry.services.downloads) only once the answer is yes.
 
 Anything else (no token, a refusal, a missing manifest, an organization's package, a token
 whose last use is due to be recorded) goes on to the full stack, which answers exactly as it
-always did: this path only ever says yes, and only where the full stack says yes too.
+always did: this path only ever says yes, and only where the full stack says yes too. Every
+entry of settings.MIDDLEWARE must be in MIDDLEWARE below, saying why this path may skip it.
 """
 
 import json
@@ -31,17 +31,43 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts import access, registry_tokens
+from accounts import access, registry_tokens, tokens
 from accounts.models import Namespace, PersonalAccessToken
-from accounts.tokens import LAST_USED_RESOLUTION, scope_actions
 from registry import prepared
 from registry.api.base import API_VERSION_HEADER
-from registry.api.manifests import ManifestView, accepts, manifest_headers
-from registry.models import Manifest, Package, Tag, Visibility
+from registry.api.manifests import ManifestView, accept_header, answerable, manifest_headers
+from registry.models import Manifest, Package, Tag
 from registry.oci.digests import looks_like_digest, parse_digest
 from registry.oci.errors import OCIError
 from registry.oci.names import is_valid_tag, validate_name
-from registry.services.downloads import counting_sql, download_count, shard
+from registry.services.downloads import download_count
+
+# Each entry of settings.MIDDLEWARE, and why the fast path may answer without running it
+# (tests/registry/test_pull_fast_path.py fails when settings.MIDDLEWARE holds anything else, so
+# a middleware added later is thought about here before it can be skipped on manifest pulls).
+MIDDLEWARE = {
+    "django.middleware.security.SecurityMiddleware":
+        "borrowed: its process_request runs first (an HTTPS redirect is left to Django) and its "
+        "process_response adds its headers to every answer given here",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware":
+        "borrowed: its process_response adds X-Frame-Options to every answer given here",
+    "config.security.ContentSecurityPolicyMiddleware":
+        "changes text/html answers only; a manifest never is one",
+    "django.contrib.sessions.middleware.SessionMiddleware":
+        "writes a cookie or Vary: Cookie only when a view used the session; registry views authenticate "
+        "by header and never do",
+    "django.middleware.common.CommonMiddleware":
+        "redirects only paths that don't resolve (APPEND_SLASH) or with PREPEND_WWW, refuses only "
+        "DISALLOWED_USER_AGENTS (both unset) and sets Content-Length, which answers here carry",
+    "django.middleware.csrf.CsrfViewMiddleware":
+        "checks unsafe methods only and sets its cookie only after get_token(); a pull is a GET or HEAD",
+    "django.contrib.auth.middleware.AuthenticationMiddleware":
+        "only sets a lazy request.user from the session; registry views authenticate the Bearer token",
+    "django.contrib.messages.middleware.MessageMiddleware":
+        "stores messages only when a view added some; registry views never do",
+    "config.outages.OutageMiddleware":
+        "acts only on exceptions; any database error here leaves the request to Django, which meets it",
+}
 
 
 class ManifestPullApp:
@@ -76,9 +102,9 @@ def answer(environ) -> HttpResponse | None:
     db = connections[DEFAULT_DB_ALIAS]
     # What Django's request_started and request_finished signals do for the one connection used here.
     _close_if_unusable(db)
-    # CONN_HEALTH_CHECKS would spend a round trip on SELECT 1 before the one statement here. A
-    # connection a PostgreSQL restart broke fails that statement instead: it is closed below, and
-    # the full stack answers on a new connection (or with the 503 of an outage).
+    # CONN_HEALTH_CHECKS would spend a round trip on SELECT 1 before the read here. A connection
+    # a PostgreSQL restart broke fails the read instead: it is closed below, and the full stack
+    # answers on a new connection (or with the 503 of an outage), counting the pull if it answers.
     db.health_check_done = True
     try:
         response = pull(request, header[1], db)
@@ -145,17 +171,15 @@ def pull(request, token: str, db) -> HttpResponse | None:
         return None
     if "pull" not in grant.actions(name):
         return None
-    row = read(name, reference, grant, db, count=request.method == "GET")
+    row = read(name, reference, grant, db)
     if row is None:
         return None
-    manifest, package, caller, counted = row
+    manifest, package, caller = row
     if not serves(request, name, reference, manifest, package, caller):
-        if counted:
-            download_count(manifest=manifest, pulls=-1)
         return None
     if request.method == "GET":
-        if not counted:
-            download_count(manifest=manifest)
+        # Counted once the answer is yes, as ManifestView.get() counts (HEAD is no pull).
+        download_count(manifest=manifest)
         response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type)
     else:
         response = HttpResponse()
@@ -171,25 +195,18 @@ ALLOW = ", ".join(ManifestView().allowed_methods)
 
 def serves(request, name: str, reference: str, manifest: Manifest, package: Package, caller) -> bool:
     """Return True if the fast path answers this pull, False to leave it to the full stack."""
-    if caller is None:
-        return False
-    if not (package.visibility == Visibility.PUBLIC or not package.holder_found
-            or (caller.user.is_authenticated and package.holder_user_id == caller.user.pk)):
-        # Organization packages and grants need more reads: the full stack does them.
+    if caller is None or not access.settled_by_holder(caller.user, package):
         return False
     if access.refusal(request, caller, name, "pull", package) is not None:
         return False
-    return looks_like_digest(reference) or accepts(", ".join(request.META.get("HTTP_ACCEPT", "").split("\n")),
-                                                   manifest.media_type)
+    return answerable(reference, accept_header(request), manifest.media_type)
 
 
-def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db, count: bool):
-    """Return (manifest, package, caller, counted) for a live manifest of package name, None if there is none.
+def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
+    """Return (manifest, package, caller) for a live manifest of package name, None if there is none.
 
-    caller is None when the personal access token is unusable or its use is due to be recorded.
-    With count, on PostgreSQL, the same statement counts the pull when the package is public,
-    held by nobody or the token's owner's (when the fast path will most likely serve it), and
-    counted says so: the caller takes the count back if it leaves the request to the full stack.
+    package carries what access.holder_annotations() reads. caller is None when the personal
+    access token is unusable (the full stack says why) or its use is due to be recorded.
     """
     pat_id = grant.pat_id
     if looks_like_digest(reference):
@@ -203,15 +220,13 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db, co
     else:
         return None
     user_model = get_user_model()
-    now = timezone.now()
-    select = f"""
+    sql = f"""
         SELECT m.id AS manifest_id, m.digest, m.media_type, m.size, m.raw,
                p.id AS package_id, p.namespace, p.visibility,
                h.id AS holder_id, h.user_id AS holder_user_id, h.organization_id,
                t.id AS token_id, t.scopes, t.revoked_at, t.expires_at, t.last_used_at,
                u.{user_model._meta.pk.column} AS user_id,
-               u.{user_model._meta.get_field(user_model.USERNAME_FIELD).column} AS username, u.is_active,
-               (p.visibility = '{Visibility.PUBLIC.value}' OR h.id IS NULL OR h.user_id = t.user_id) AS likely
+               u.{user_model._meta.get_field(user_model.USERNAME_FIELD).column} AS username, u.is_active
         FROM {Package._meta.db_table} p
         JOIN {Manifest._meta.db_table} m ON m.package_id = p.id AND m.deleted_at IS NULL AND {which}
         LEFT JOIN {Namespace._meta.db_table} h ON h.name = p.namespace
@@ -220,43 +235,31 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db, co
         WHERE p.name = %s AND p.deleted_at IS NULL
     """
     statement = "berth_pull_by_digest" if which.startswith("m.") else "berth_pull_by_tag"
-    if db.vendor == "postgresql":
-        # One round trip: the read, and a data-modifying CTE that counts the pull in advance
-        # when the fast path will most likely serve it (likely).
-        counting = counting_sql(package_id="hit.package_id", manifest_id="hit.manifest_id", digest="hit.digest",
-                                rest="FROM hit WHERE hit.likely AND %s")
-        sql = f"WITH hit AS ({select}), counted AS ({counting} RETURNING 1) " \
-              "SELECT hit.*, EXISTS (SELECT 1 FROM counted) FROM hit"
-        params = [reference, pat_id, name, shard(), 1, 1, count]
-        statement += "_counting"
-    else:
-        sql = f"SELECT *, false FROM ({select}) hit"
-        params = [reference, pat_id, name]
     with db.cursor() as cursor:
-        prepared.execute(cursor, statement, sql, params)
+        prepared.execute(cursor, statement, sql, [reference, pat_id, name])
         row = cursor.fetchone()
     if row is None:
         return None
     (manifest_id, digest, media_type, size, raw, package_id, namespace, visibility,
      holder_id, holder_user_id, holder_organization_id,
-     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active, _, counted) = row
+     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active) = row
     manifest = Manifest(id=manifest_id, package_id=package_id, digest=digest, media_type=media_type, size=size,
                         raw=raw)
     package = Package(id=package_id, name=name, namespace=namespace, visibility=visibility)
     package.holder_found = holder_id is not None
     package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
     if pat_id is None:
-        return manifest, package, access.Caller(AnonymousUser(), frozenset({"pull"}), grant, True), counted
-    if token_id is None or not user_active or revoked_at is not None:
-        return manifest, package, None, counted
-    expires_at, last_used_at = _datetime(expires_at), _datetime(last_used_at)
-    if (expires_at is not None and expires_at <= now) or last_used_at is None \
-            or now - last_used_at >= LAST_USED_RESOLUTION:
-        return manifest, package, None, counted
+        return manifest, package, access.token_caller(AnonymousUser(), None, grant)
+    now = timezone.now()
+    if token_id is None or tokens.unusable(revoked_at=revoked_at, expires_at=_datetime(expires_at),
+                                           user_is_active=bool(user_active), now=now) is not None:
+        return manifest, package, None
+    if tokens.use_due(_datetime(last_used_at), now):
+        return manifest, package, None
     if isinstance(scopes, str):
         scopes = json.loads(scopes)
     user = user_model(pk=user_id, is_active=True, **{user_model.USERNAME_FIELD: username})
-    return manifest, package, access.Caller(user, frozenset(scope_actions(scopes)), grant, True), counted
+    return manifest, package, access.token_caller(user, scopes, grant)
 
 
 def _datetime(value):

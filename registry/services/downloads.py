@@ -35,42 +35,29 @@ def shard() -> int:
     return number
 
 
-def counting_sql(*, package_id: str, manifest_id: str, digest: str, rest: str = "") -> str:
-    """Return the upsert that adds pulls to a manifest's row in this thread's shard.
+def download_count(*, manifest: Manifest) -> None:
+    """Count a pull of manifest, and of its package unless an index in the package names it.
 
-    package_id, manifest_id and digest are SQL expressions (%s placeholders or columns) and rest
-    (FROM ... WHERE ...) follows the SELECT; the placeholders, in order of appearance, are
-    package_id, manifest_id, the shard, the number of pulls, package_id, digest, the number of
-    pulls again, then rest's. The package's count grows as the manifest's unless an index in the
-    package names the manifest (a platform of a multi-arch pull).
+    Callers count after deciding to answer (ManifestView.get(), registry/api/pull.py), never in
+    advance, so nothing is ever taken back. One upsert into the row of manifest and this
+    thread's shard; a platform of a multi-arch pull adds nothing to the package's count.
     """
     table = PullCount._meta.db_table
-    return f"""
+    sql = f"""
         INSERT INTO {table} (package_id, manifest_id, shard, pulls, package_pulls, pulled_at)
-        SELECT {package_id}, {manifest_id}, %s, %s, CASE WHEN EXISTS (
+        SELECT %s, %s, %s, 1, CASE WHEN EXISTS (
             SELECT 1 FROM {ManifestReference._meta.db_table} r
             JOIN {Manifest._meta.db_table} parent ON parent.id = r.manifest_id
-            WHERE parent.package_id = {package_id} AND r.digest = {digest}
+            WHERE parent.package_id = %s AND r.digest = %s
               AND r.kind = '{ManifestReference.Kind.MANIFEST.value}'
-        ) THEN 0 ELSE %s END, CURRENT_TIMESTAMP
-        {rest}
+        ) THEN 0 ELSE 1 END, CURRENT_TIMESTAMP
         ON CONFLICT (manifest_id, shard) DO UPDATE
         SET pulls = {table}.pulls + excluded.pulls, package_pulls = {table}.package_pulls + excluded.package_pulls,
             pulled_at = excluded.pulled_at
     """
-
-
-def download_count(*, manifest: Manifest, pulls: int = 1) -> None:
-    """Count a pull of manifest, and of its package unless an index in the package names it.
-
-    pulls=-1 takes back a pull counted in advance (registry/api/pull.py does, when it counted
-    in the statement that read the manifest and then leaves the request to the full stack).
-    """
-    sql = counting_sql(package_id="%s", manifest_id="%s", digest="%s")
     with connection.cursor() as cursor:
         prepared.execute(cursor, "berth_count_download", sql,
-                         [manifest.package_id, manifest.pk, shard(), pulls, manifest.package_id, manifest.digest,
-                          pulls])
+                         [manifest.package_id, manifest.pk, shard(), manifest.package_id, manifest.digest])
 
 
 @transaction.atomic

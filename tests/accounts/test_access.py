@@ -13,7 +13,7 @@ from accounts.services import (
     team_member_add,
 )
 from registry.models import Package
-from tests.accounts.conftest import errors
+from tests.accounts.helpers import errors
 from tests.registry.helpers import push_image, sha256
 
 pytestmark = pytest.mark.django_db
@@ -222,7 +222,7 @@ class TestNoExistenceLeak:
         assert as_alice.get("/v2/_catalog").json()["repositories"] == [
             "alice/inside", "alice/open", "alice/secret"]
         assert as_bob.get("/v2/_catalog").json()["repositories"] == ["alice/inside", "alice/open", "bob/own"]
-        from tests.accounts.conftest import get_token
+        from tests.accounts.helpers import get_token
 
         token = get_token(anonymous, "registry:catalog:*").json()["token"]
         assert anonymous.get("/v2/_catalog", HTTP_AUTHORIZATION=f"Bearer {token}").json()["repositories"] == [
@@ -237,9 +237,9 @@ class TestNoExistenceLeak:
 def test_can_functions_agree_with_the_api(app, rf, alice, bob):
     request = rf.get("/")
     request.user = alice
-    assert access.can_read(request, "alice/app") and access.can_push(request, "alice/app")
-    assert access.can_delete(request, "alice/app") and access.can_admin(request, "alice/app")
+    assert access.can_read(request, "alice/app") and access.allows(request, "alice/app", "push")
+    assert access.allows(request, "alice/app", "delete") and access.can_admin(request, "alice/app")
     request.user = bob
-    assert not access.can_read(request, "alice/app") and not access.can_push(request, "alice/app")
+    assert not access.can_read(request, "alice/app") and not access.allows(request, "alice/app", "push")
     assert not access.can_admin(request, "alice/app")
-    assert access.can_push(request, "bob/anything")
+    assert access.allows(request, "bob/anything", "push")

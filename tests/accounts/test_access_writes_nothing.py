@@ -12,7 +12,7 @@ from registry.api.actions import required_action
 from registry.models import Package
 from registry.oci import media_types as mt
 from registry.services.trash import package_soft_delete
-from tests.accounts.conftest import errors
+from tests.accounts.helpers import errors
 from tests.conftest import basic_auth
 from tests.registry.helpers import index_bytes, push_image, sha256
 

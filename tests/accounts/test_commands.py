@@ -9,7 +9,7 @@ from django.test import Client
 from accounts import tokens
 from accounts.models import Membership, Organization, PackagePermission, PersonalAccessToken
 from registry.models import Package
-from tests.accounts.conftest import get_token, granted
+from tests.accounts.helpers import get_token, granted
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.test import Client
 from accounts import tokens
 from accounts.models import Namespace, PersonalAccessToken
 from accounts.services import organization_create, token_create
-from tests.accounts.conftest import get_token, granted
+from tests.accounts.helpers import get_token, granted
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from accounts import refresh_tokens, registry_tokens
 from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.services import package_visibility_set, token_revoke
 from registry.models import Package
-from tests.accounts.conftest import errors, get_token, granted, post_token
+from tests.accounts.helpers import errors, get_token, granted, post_token
 from tests.conftest import basic_auth
 from tests.registry.helpers import push_image
 

@@ -8,6 +8,7 @@ Tests that don't touch the API (pure protocol helpers, error rendering) run once
 
 import pytest
 
+from tests.accounts.helpers import alice, alice_client, anonymous, client_for, make_user  # noqa: F401
 from tests.s3 import s3_bucket, s3_server, s3_settings  # noqa: F401
 
 BACKENDS = ("filesystem", "s3")

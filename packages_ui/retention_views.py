@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from accounts import access
 from packages_ui import selectors
 from packages_ui.views import LoginRequired, PackageMixin, page_url
 from registry.services.usage import owner_usage, package_usage
@@ -75,7 +76,7 @@ class OwnerSettingsView(View):
             raise Http404("no such user or organization")
         if not request.user.is_authenticated:
             raise LoginRequired()
-        if not (selectors.is_owner_admin(request, owner) or request.user.is_superuser):
+        if not (access.holds_namespace(access.caller_for(request).user, owner) or request.user.is_superuser):
             raise PermissionDenied(f"Only {owner}'s admins can manage its settings.")
 
     def dispatch(self, request, *args, **kwargs):

@@ -10,6 +10,8 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.models import Membership, Namespace, Organization, PackagePermission, PersonalAccessToken, Team
 from accounts.names import validate_namespace_name
+from events.models import EventType
+from events.outbox import event_record
 from registry.models import Package, Visibility
 from registry.services.packages import package_get_or_create
 
@@ -116,9 +118,13 @@ def package_revoke(*, package: Package, user: User | None = None, team: Team | N
     PackagePermission.objects.filter(package=package, **grantee).delete()
 
 
+@transaction.atomic
 def package_visibility_set(*, package: Package, visibility: str) -> Package:
+    was = package.visibility
     package.visibility = Visibility(visibility)
     package.save(update_fields=["visibility"])
+    if was != package.visibility:
+        event_record(type=EventType.VISIBILITY_CHANGED, package=package, extra={"previous_visibility": was})
     return package
 
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "accounts",
     "packages_ui",
     "api",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -220,3 +221,16 @@ if BERTH_HTTPS:
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:tokens"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Webhooks and background work (events/): deliveries retry with a backoff doubling from
+# BERTH_WEBHOOK_RETRY_BASE seconds (at most an hour apart) for BERTH_WEBHOOK_RETRY_HOURS.
+BERTH_WEBHOOK_ALLOW_PRIVATE = env.bool("BERTH_WEBHOOK_ALLOW_PRIVATE", default=False)
+BERTH_WEBHOOK_TIMEOUT = env.float("BERTH_WEBHOOK_TIMEOUT", default=10.0)
+BERTH_WEBHOOK_RETRY_BASE = env.float("BERTH_WEBHOOK_RETRY_BASE", default=10.0)
+BERTH_WEBHOOK_RETRY_HOURS = env.float("BERTH_WEBHOOK_RETRY_HOURS", default=25.0)
+BERTH_WORKER_POLL_INTERVAL = env.float("BERTH_WORKER_POLL_INTERVAL", default=1.0)
+BERTH_DOWNLOAD_FOLD_INTERVAL = env.int("BERTH_DOWNLOAD_FOLD_INTERVAL", default=60)
+# /metrics (config/metrics.py): a bearer token it asks for when set; the files every process writes to.
+BERTH_METRICS_TOKEN = env.str("BERTH_METRICS_TOKEN", default="")
+BERTH_METRICS_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BERTH_DATA_DIR / "metrics"))
+BERTH_AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=365)

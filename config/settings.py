@@ -209,6 +209,8 @@ if BERTH_TRUST_PROXY_HEADERS:
 BERTH_HTTPS = env.bool("BERTH_HTTPS", default=False)
 if BERTH_HTTPS:
     SECURE_SSL_REDIRECT = True
+    # The container's HEALTHCHECK and a load balancer's probes speak plain HTTP to the port.
+    SECURE_REDIRECT_EXEMPT = [r"^-/health$", r"^-/ready$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("BERTH_HSTS_SECONDS", default=365 * 24 * 3600)

@@ -4,7 +4,12 @@ from django.conf import settings
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
+from config import health
+
 urlpatterns = [
+    path("-/health", health.health),
+    path("-/ready", health.ready),
+    path("metrics", health.metrics_view),
     path("", include("registry.api.urls")),
     path("", include("accounts.urls")),
     path("api/v3/", include("api.urls")),

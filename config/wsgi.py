@@ -13,3 +13,8 @@ from registry.api.pull import ManifestPullApp  # noqa: E402 - models can be impo
 # Manifest pulls with a registry token are answered in front of Django's handler (the fast path
 # in registry/api/pull.py); everything else, and anything that path leaves alone, goes to Django.
 application = ManifestPullApp(django_application)
+
+from config.metrics import MetricsApp  # noqa: E402
+
+# Outermost, so fast-path pulls are counted too (config/metrics.py).
+application = MetricsApp(application)

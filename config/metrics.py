@@ -20,7 +20,10 @@ def _metrics():
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.BERTH_METRICS_DIR
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
-    from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client import Counter, Gauge, Histogram, values
+
+    # Imported earlier (its parser, say), prometheus-client chose single-process values: choose again.
+    values.ValueClass = values.get_value_class()
 
     return {
         "requests": Counter("berth_http_requests", "HTTP requests answered", ["route", "method", "status"]),
@@ -40,7 +43,17 @@ def webhook_delivery(*, result: str) -> None:
     _metrics()["webhooks"].labels(result).inc()
 
 
-def backend_error(*, backend: str) -> None:
+def backend_error(exc: BaseException) -> None:
+    """Count an outage answered 503, as the database's when a database error is behind it, else storage's."""
+    from registry.api.errors import DATABASE_ERRORS
+
+    backend, seen = "storage", set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, DATABASE_ERRORS):
+            backend = "database"
+            break
+        exc = exc.__cause__ or exc.__context__
     _metrics()["outages"].labels(backend).inc()
 
 

@@ -39,6 +39,18 @@ def _metrics():
     }
 
 
+_children: dict[tuple, object] = {}
+
+
+def child(name: str, *labels: str):
+    """Return metric name's child for labels, cached: prometheus-client's labels() costs more than the count."""
+    key = (name, *labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = _metrics()[name].labels(*labels)
+    return found
+
+
 def webhook_delivery(*, result: str) -> None:
     _metrics()["webhooks"].labels(result).inc()
 
@@ -84,6 +96,9 @@ def route_of(path: str) -> str:
     return "pages"
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsApp:
     """WSGI middleware around the whole application (the fast path too) that counts each request."""
 
@@ -91,32 +106,34 @@ class MetricsApp:
         self.application = application
 
     def __call__(self, environ, start_response):
-        metrics = _metrics()
         started = time.perf_counter()
         route = route_of(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "GET")
+        if method not in METHODS:
+            method = "other"  # a client's made-up method must not grow the label set
         uploading = route == "uploads" and method in ("PATCH", "PUT", "POST")
         length = environ.get("CONTENT_LENGTH")
         if length and length.isdigit():
-            metrics["received"].labels(route).inc(int(length))
+            child("received", route).inc(int(length))
 
         def counting_start_response(status, headers, exc_info=None):
-            metrics["requests"].labels(route, method, status[:3]).inc()
-            metrics["duration"].labels(route, method).observe(time.perf_counter() - started)
+            child("requests", route, method, status[:3]).inc()
+            child("duration", route, method).observe(time.perf_counter() - started)
             for name, value in headers:
                 if name.lower() == "content-length" and value.isdigit():
-                    metrics["sent"].labels(route).inc(int(value))
+                    child("sent", route).inc(int(value))
                     break
             return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
 
         if not uploading:
             return self.application(environ, counting_start_response)
         # The request body is read while the application runs, before it returns its response.
-        metrics["uploads"].inc()
+        uploads = _metrics()["uploads"]
+        uploads.inc()
         try:
             return self.application(environ, counting_start_response)
         finally:
-            metrics["uploads"].dec()
+            uploads.dec()
 
 
 def render() -> tuple[bytes, str]:

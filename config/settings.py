@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "packages_ui",
     "api",
     "events",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for the audit log (audit/context.py).
+    "audit.context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so its process_exception sees a view's database or storage outage first (config/outages.py).
     "config.outages.OutageMiddleware",

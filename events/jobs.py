@@ -1,13 +1,15 @@
-"""What the worker runs: webhook deliveries and the download-count fold."""
+"""What the worker runs: webhook deliveries, the download-count fold, and forgetting old audit entries."""
 
 from django.conf import settings
 
+from audit.services import audit_purge
 from events.delivery import delivery_attempt
 from events.outbox import DELIVER
 from events.queue import RECURRING, handler
 from registry.services.downloads import download_fold
 
 FOLD = "downloads.fold"
+AUDIT_PURGE = "audit.purge"
 
 
 @handler(DELIVER)
@@ -22,3 +24,12 @@ def fold(payload: dict):
 
 
 RECURRING["downloads.fold"] = (FOLD, lambda: settings.BERTH_DOWNLOAD_FOLD_INTERVAL)
+
+
+@handler(AUDIT_PURGE)
+def purge_audit_log(payload: dict):
+    audit_purge()
+    return None
+
+
+RECURRING["audit.purge"] = (AUDIT_PURGE, lambda: 3600)

@@ -3,10 +3,21 @@
 from django.db import transaction
 from django.db.models import Q
 
+from audit.models import Action
+from audit.services import audit_record
 from events.models import Delivery, Event, EventType, Job, Webhook
 
 DELIVER = "webhook.deliver"
 SOURCE_LABEL = "org.opencontainers.image.source"
+# Package events that the owner's audit log shows too (a tag moving is a push, not a decision).
+AUDITED = {
+    EventType.PUBLISHED: Action.PACKAGE_PUBLISH,
+    EventType.VERSION_DELETED: Action.VERSION_DELETE,
+    EventType.VERSION_RESTORED: Action.VERSION_RESTORE,
+    EventType.PACKAGE_DELETED: Action.PACKAGE_DELETE,
+    EventType.PACKAGE_RESTORED: Action.PACKAGE_RESTORE,
+    EventType.VISIBILITY_CHANGED: Action.VISIBILITY_CHANGE,
+}
 
 
 def version_data(manifest, tags=()) -> dict:
@@ -38,4 +49,11 @@ def event_record(*, type: EventType, package, subject: str = "", version: dict |
             if hook.wants(type):
                 delivery = Delivery.objects.create(webhook=hook, event=event)
                 Job.objects.create(kind=DELIVER, payload={"delivery": delivery.pk})
+        if type in AUDITED:
+            details = {key: data[key] for key in ("previous_visibility",) if key in data}
+            if version:
+                details.update(digest=version["digest"], tags=version["tags"])
+            if type == EventType.VISIBILITY_CHANGED:
+                details["visibility"] = package.visibility
+            audit_record(action=AUDITED[type], namespace=package.namespace, package=package.name, data=details)
     return event

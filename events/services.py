@@ -2,6 +2,8 @@
 
 from django.db import transaction
 
+from audit.models import Action
+from audit.services import audit_record
 from events.models import Delivery, EventType, Job, Webhook
 from events.outbox import DELIVER
 from events.targets import check_target
@@ -29,8 +31,16 @@ def webhook_create(*, namespace: str, url: str, secret: str, package=None, event
         raise WebhookInvalid(f"format must be one of {', '.join(Webhook.Format.values)}")
     if package is not None and package.namespace != namespace:
         raise WebhookInvalid(f"{package.name} is not a package of {namespace}")
-    return Webhook.objects.create(namespace=namespace, package=package, url=url, secret=secret,
-                                  events=_clean_events(events), format=format)
+    webhook = Webhook.objects.create(namespace=namespace, package=package, url=url, secret=secret,
+                                     events=_clean_events(events), format=format)
+    _audit(Action.WEBHOOK_CREATE, webhook)
+    return webhook
+
+
+def _audit(action: Action, webhook: Webhook) -> None:
+    audit_record(action=action, namespace=webhook.namespace, package=webhook.package.name if webhook.package else "",
+                 data={"hook_id": webhook.pk, "url": webhook.url, "events": webhook.events, "format": webhook.format,
+                       "active": webhook.active})
 
 
 @transaction.atomic
@@ -50,10 +60,13 @@ def webhook_update(*, webhook: Webhook, url: str | None = None, secret: str | No
     if active is not None:
         webhook.active = active
     webhook.save()
+    _audit(Action.WEBHOOK_UPDATE, webhook)
     return webhook
 
 
+@transaction.atomic
 def webhook_delete(*, webhook: Webhook) -> None:
+    _audit(Action.WEBHOOK_DELETE, webhook)
     webhook.delete()
 
 

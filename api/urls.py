@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from api.errors import NotFound, error_response
 from api.views.audit import audit_routes
+from api.views.hooks import hook_routes
 from api.views.packages import PackageListView, PackageRestoreView, PackageView
 from api.views.versions import VersionListView, VersionRestoreView, VersionView
 
@@ -51,5 +52,6 @@ urlpatterns = [
                                                 permission_classes=[]), name="docs"),
     *[route for kind, prefix in OWNERS.items() for route in owner_routes(kind, prefix)],
     *audit_routes(),
+    *hook_routes(),
     re_path(r"^.*$", not_found),
 ]

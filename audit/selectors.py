@@ -6,8 +6,11 @@ from accounts.models import Membership
 from audit.models import AuditEntry
 
 
-def audit_log_readable(*, user, namespace: str, organization: bool) -> bool:
-    """Return whether user may read namespace's log: their own, or an organization they own."""
+def namespace_administered(*, user, namespace: str, organization: bool) -> bool:
+    """Return whether user runs namespace: it is theirs, or an organization they own.
+
+    They read its audit log and manage its webhooks.
+    """
     if user is None or not user.is_authenticated:
         return False
     if not organization:
@@ -27,3 +30,6 @@ def audit_entries(*, namespace: str, action: str | None = None, after: datetime 
     if before is not None:
         entries = entries.filter(created_at__lt=before)
     return entries.order_by("-created_at", "-id")
+
+
+audit_log_readable = namespace_administered

@@ -34,6 +34,7 @@ class Webhook(models.Model):
     format = models.CharField(max_length=16, choices=Format.choices, default=Format.CLOUDEVENTS)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["namespace", "id"]

@@ -12,6 +12,8 @@ urlpatterns = [
     path("metrics", health.metrics_view),
     path("", include("registry.api.urls")),
     path("", include("accounts.urls")),
+    path("", include("events.urls")),
+    path("", include("audit.urls")),
     path("api/v3/", include("api.urls")),
     # The pages' CSS and JS, served by Django itself so Berth needs no CDN and no web server in front
     # (a front server may still serve STATIC_ROOT, filled by collectstatic, at STATIC_URL).

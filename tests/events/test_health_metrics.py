@@ -15,6 +15,7 @@ from tests.events.receiver import Receiver
 from tests.pgplugin import Cluster
 from tests.servers import ROOT, BerthServer
 
+pytestmark = pytest.mark.postgresql(reason="stops a PostgreSQL cluster of its own")
 OWNER = "alice"
 METRICS_TOKEN = "metrics-token-for-the-tests"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"

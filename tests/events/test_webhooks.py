@@ -13,7 +13,9 @@ from tests.conftest import OWNER
 from tests.registry.helpers import image_config, push_image
 
 SECRET = "s3cret-for-the-tests"
-pytestmark = pytest.mark.usefixtures("private_targets")
+# The worker is another process: it must reach the test's database, which SQLite's test database (in memory) is not.
+pytestmark = [pytest.mark.usefixtures("private_targets"),
+              pytest.mark.postgresql(reason="a worker process shares the test database")]
 
 
 def signed(body: bytes) -> str:

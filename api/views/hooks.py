@@ -5,6 +5,7 @@ A hook on one package is an owner's hook with "package": "NAME" in its body; "fo
 """
 
 from django.urls import path
+from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.access import caller_for
@@ -15,6 +16,54 @@ from events.models import Delivery, Webhook
 from events.services import WebhookInvalid, delivery_redeliver, webhook_create, webhook_delete, webhook_update
 from events.targets import TargetRefused
 from registry.models import Package
+
+
+class HookConfigSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    content_type = serializers.CharField(required=False)
+    insecure_ssl = serializers.CharField(required=False)
+    secret = serializers.CharField(required=False)
+
+
+class HookBodySerializer(serializers.Serializer):
+    config = HookConfigSerializer()
+    events = serializers.ListField(child=serializers.CharField(), required=False)
+    format = serializers.ChoiceField(choices=Webhook.Format.values, required=False)
+    active = serializers.BooleanField(required=False)
+    package = serializers.CharField(required=False, help_text="IMAGE_NAME: a hook on this package only")
+
+
+class HookSerializer(HookBodySerializer):
+    type = serializers.CharField()
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    url = serializers.URLField()
+    deliveries_url = serializers.URLField()
+
+
+class AttemptSerializer(serializers.Serializer):
+    status_code = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField()
+    response = serializers.CharField()
+    duration_ms = serializers.IntegerField()
+    at = serializers.DateTimeField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    guid = serializers.CharField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.ChoiceField(choices=Delivery.State.values)
+    status_code = serializers.IntegerField(allow_null=True)
+    status = serializers.CharField()
+    event = serializers.CharField()
+    attempts = AttemptSerializer(many=True)
+
+
+class RedeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
 
 
 def hook_json(request, hook: Webhook, organization: bool) -> dict:
@@ -86,14 +135,14 @@ def _events(events):
 class HookListView(HookBase):
     operation_ids = {"get": "list-webhooks-for-{short}", "post": "create-webhook-for-{short}"}
 
-    @documented(responses={200: None})
+    @documented(responses=HookSerializer(many=True))
     def get(self, request, **kwargs):
         """List the owner's webhooks."""
         namespace, organization = self.namespace(write=False)
         hooks = Webhook.objects.filter(namespace=namespace).select_related("package")
         return self.page_response(hooks, lambda page: [hook_json(request, h, organization) for h in page])
 
-    @documented(responses={201: None})
+    @documented(request=HookBodySerializer, responses={201: HookSerializer})
     def post(self, request, **kwargs):
         """Create a webhook on the owner, or on one of its packages."""
         namespace, organization = self.namespace(write=True)
@@ -117,13 +166,13 @@ class HookView(HookBase):
     operation_ids = {"get": "get-webhook-for-{short}", "patch": "update-webhook-for-{short}",
                      "delete": "delete-webhook-for-{short}"}
 
-    @documented(responses={200: None})
+    @documented(responses=HookSerializer)
     def get(self, request, **kwargs):
         """Get a webhook."""
         namespace, organization = self.namespace(write=False)
         return Response(hook_json(request, self.hook(namespace), organization))
 
-    @documented(responses={200: None})
+    @documented(request=HookBodySerializer, responses=HookSerializer)
     def patch(self, request, **kwargs):
         """Change a webhook's URL, secret, events, format or whether it is active."""
         namespace, organization = self.namespace(write=True)
@@ -135,7 +184,7 @@ class HookView(HookBase):
             raise Unprocessable(str(exc))
         return Response(hook_json(request, hook, organization))
 
-    @documented(responses={204: None})
+    @documented(request=None, responses={204: None})
     def delete(self, request, **kwargs):
         """Delete a webhook."""
         namespace, _ = self.namespace(write=True)
@@ -146,7 +195,7 @@ class HookView(HookBase):
 class DeliveryListView(HookBase):
     operation_ids = {"get": "list-webhook-deliveries-for-{short}"}
 
-    @documented(responses={200: None})
+    @documented(responses=DeliverySerializer(many=True))
     def get(self, request, **kwargs):
         """List a webhook's deliveries, newest first, each with its attempts."""
         namespace, _ = self.namespace(write=False)
@@ -158,7 +207,7 @@ class DeliveryListView(HookBase):
 class RedeliverView(HookBase):
     operation_ids = {"post": "redeliver-webhook-delivery-for-{short}"}
 
-    @documented(responses={202: None})
+    @documented(request=None, responses={202: RedeliverySerializer})
     def post(self, request, delivery_id, **kwargs):
         """Send a delivery's event again (GitHub's redeliver route)."""
         namespace, _ = self.namespace(write=True)

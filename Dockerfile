@@ -22,10 +22,13 @@ WORKDIR /app
 # The image's metadata comes before its big layers: on storage drivers without copy-on-write
 # (vfs, as in the tests) every instruction after them would copy the whole filesystem again.
 EXPOSE 8000
+# /-/ready: the database and blob storage are reachable (config/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python3", "/app/config/healthcheck.py"]
 # config/gunicorn.py: threaded workers, a timeout that covers the 10-minute upload window,
 # sendfile for blob GETs; everything else through the environment (PORT, WEB_CONCURRENCY, ...).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py config.wsgi"]
+# manage.py worker (webhook deliveries, the download-count fold) runs beside gunicorn; its jobs are
+# transactions, so one cut short when the container stops is run again by the next worker.
+CMD ["sh", "-c", "python manage.py migrate --noinput || exit 1; python manage.py worker & exec gunicorn -c config/gunicorn.py config.wsgi"]
 
 RUN useradd --system --uid 10001 --home-dir /var/lib/berth berth \
     && mkdir -p /var/lib/berth && chown berth /var/lib/berth

@@ -41,8 +41,11 @@ secret-key:
 # SQLite and blobs under ./var, with the secret key kept there.
 run: run-venv secret-key
 	BERTH_DATA_DIR=$(BERTH_DATA_DIR) $(RUN_BIN)/python manage.py migrate --noinput
-	BERTH_DATA_DIR=$(BERTH_DATA_DIR) HOST=$(HOST) PORT=$(PORT) \
-		exec $(RUN_BIN)/gunicorn -c config/gunicorn.py config.wsgi
+	# The worker (webhook deliveries, the download-count fold) runs beside gunicorn and stops with it.
+	BERTH_DATA_DIR=$(BERTH_DATA_DIR) $(RUN_BIN)/python manage.py worker & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null' EXIT; \
+		BERTH_DATA_DIR=$(BERTH_DATA_DIR) HOST=$(HOST) PORT=$(PORT) \
+		$(RUN_BIN)/gunicorn -c config/gunicorn.py config.wsgi
 
 lint: venv
 	$(BIN)/ruff check .

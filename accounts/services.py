@@ -10,6 +10,10 @@ from django.utils import timezone
 from accounts import tokens
 from accounts.models import Membership, Namespace, Organization, PackagePermission, PersonalAccessToken, Team
 from accounts.names import validate_namespace_name
+from audit.models import Action
+from audit.services import audit_record
+from events.models import EventType
+from events.outbox import event_record
 from registry.models import Package, Visibility
 from registry.services.packages import package_get_or_create
 
@@ -97,6 +101,7 @@ def team_member_remove(*, team: Team, user: User) -> None:
     team.members.remove(user)
 
 
+@transaction.atomic
 def package_grant(*, package: Package, role: str, user: User | None = None, team: Team | None = None
                   ) -> PackagePermission:
     """Give a user or a team role (read, write or admin) on package, replacing an earlier grant."""
@@ -108,17 +113,27 @@ def package_grant(*, package: Package, role: str, user: User | None = None, team
     grantee = {"user": user} if user is not None else {"team": team}
     permission, _ = PackagePermission.objects.update_or_create(package=package, **grantee,
                                                                defaults={"role": role})
+    audit_record(action=Action.ACCESS_GRANT, namespace=package.namespace, package=package.name,
+                 data={"grantee": permission.grantee, "role": role})
     return permission
 
 
+@transaction.atomic
 def package_revoke(*, package: Package, user: User | None = None, team: Team | None = None) -> None:
     grantee = {"user": user} if user is not None else {"team": team}
-    PackagePermission.objects.filter(package=package, **grantee).delete()
+    if PackagePermission.objects.filter(package=package, **grantee).delete()[0]:
+        who = user.get_username() if user is not None else f"{team.organization.name}/{team.name}"
+        audit_record(action=Action.ACCESS_REVOKE, namespace=package.namespace, package=package.name,
+                     data={"grantee": who})
 
 
+@transaction.atomic
 def package_visibility_set(*, package: Package, visibility: str) -> Package:
+    was = package.visibility
     package.visibility = Visibility(visibility)
     package.save(update_fields=["visibility"])
+    if was != package.visibility:
+        event_record(type=EventType.VISIBILITY_CHANGED, package=package, extra={"previous_visibility": was})
     return package
 
 
@@ -133,6 +148,7 @@ def package_create(*, name: str, creator: User) -> Package:
     package, created = package_get_or_create(name=name)
     if not created:
         return package
+    audit_record(action=Action.PACKAGE_CREATE, namespace=package.namespace, actor=creator, package=package.name)
     holder = Namespace.objects.filter(name=package.namespace).first()
     if holder is None or holder.user_id != creator.pk:
         PackagePermission.objects.get_or_create(package=package, user=creator,
@@ -140,6 +156,7 @@ def package_create(*, name: str, creator: User) -> Package:
     return package
 
 
+@transaction.atomic
 def token_create(*, user: User, scopes, note: str = "", expires_at: datetime | None = None
                  ) -> tuple[PersonalAccessToken, str]:
     """Create a personal access token and return it with its value, which is never stored."""
@@ -150,9 +167,14 @@ def token_create(*, user: User, scopes, note: str = "", expires_at: datetime | N
     pat = PersonalAccessToken.objects.create(user=user, note=note, token_hash=tokens.hash_token(value),
                                              hint=value[:tokens.HINT_LENGTH], scopes=scopes,
                                              expires_at=expires_at)
+    audit_record(action=Action.TOKEN_CREATE, namespace=user.get_username(), token=pat,
+                 data={"note": note, "scopes": scopes})
     return pat, value
 
 
+@transaction.atomic
 def token_revoke(*, token: PersonalAccessToken) -> None:
     """Revoke token; registry tokens issued from it stop working on their next request."""
-    PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    if PersonalAccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()):
+        audit_record(action=Action.TOKEN_REVOKE, namespace=token.user.get_username(), token=token,
+                     data={"note": token.note})

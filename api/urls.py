@@ -9,6 +9,8 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from api.errors import NotFound, error_response
+from api.views.audit import audit_routes
+from api.views.hooks import hook_routes
 from api.views.packages import PackageListView, PackageRestoreView, PackageView
 from api.views.retention import OwnerRetentionView, PackageRetentionView
 from api.views.versions import VersionListView, VersionRestoreView, VersionView
@@ -52,5 +54,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="api:openapi", authentication_classes=[],
                                                 permission_classes=[]), name="docs"),
     *[route for kind, prefix in OWNERS.items() for route in owner_routes(kind, prefix)],
+    *audit_routes(),
+    *hook_routes(),
     re_path(r"^.*$", not_found),
 ]

@@ -41,3 +41,25 @@ def post_fork(server, worker):
         ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     except (OSError, AttributeError):
         pass
+
+
+def _metrics_dir() -> str:
+    data_dir = os.environ.get("BERTH_DATA_DIR") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "var")
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(os.path.abspath(data_dir), "metrics")
+
+
+def on_starting(server):
+    # Every process counts into files of its own there (prometheus-client's multiprocess mode, config/metrics.py);
+    # files of processes no longer running are an earlier run's and are dropped.
+    directory = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", _metrics_dir())
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        pid = name.rpartition("_")[2].partition(".")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            os.unlink(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,5 +1,8 @@
-"""Container health check: the registry answers /v2/ (200, 401 when it wants a login, or with
-BERTH_HTTPS the redirect to https:// that plain HTTP on the container's port gets)."""
+"""Container health check: /-/ready answers 200 (the database and blob storage are reachable).
+
+A redirect to https:// (BERTH_HTTPS in front of a server that exempts no path) still counts as
+healthy: gunicorn in the container speaks no TLS to follow it.
+"""
 
 import os
 import sys
@@ -15,12 +18,10 @@ class KeepRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def main() -> int:
-    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/v2/"
+    url = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/-/ready"
     try:
         urllib.request.build_opener(KeepRedirects).open(url, timeout=4)
     except urllib.error.HTTPError as exc:
-        if exc.code == 401:
-            return 0
         return 0 if exc.code == 301 and exc.headers.get("Location", "").startswith("https://") else 1
     except OSError:
         return 1

@@ -89,6 +89,8 @@ INSTALLED_APPS = [
     "packages_ui",
     "api",
     "retention",
+    "events",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for the audit log (audit/context.py).
+    "audit.context.RequestContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so its process_exception sees a view's database or storage outage first (config/outages.py).
     "config.outages.OutageMiddleware",
@@ -211,6 +215,8 @@ if BERTH_TRUST_PROXY_HEADERS:
 BERTH_HTTPS = env.bool("BERTH_HTTPS", default=False)
 if BERTH_HTTPS:
     SECURE_SSL_REDIRECT = True
+    # The container's HEALTHCHECK and a load balancer's probes speak plain HTTP to the port.
+    SECURE_REDIRECT_EXEMPT = [r"^-/health$", r"^-/ready$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("BERTH_HSTS_SECONDS", default=365 * 24 * 3600)
@@ -223,3 +229,16 @@ if BERTH_HTTPS:
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:tokens"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Webhooks and background work (events/): deliveries retry with a backoff doubling from
+# BERTH_WEBHOOK_RETRY_BASE seconds (at most an hour apart) for BERTH_WEBHOOK_RETRY_HOURS.
+BERTH_WEBHOOK_ALLOW_PRIVATE = env.bool("BERTH_WEBHOOK_ALLOW_PRIVATE", default=False)
+BERTH_WEBHOOK_TIMEOUT = env.float("BERTH_WEBHOOK_TIMEOUT", default=10.0)
+BERTH_WEBHOOK_RETRY_BASE = env.float("BERTH_WEBHOOK_RETRY_BASE", default=10.0)
+BERTH_WEBHOOK_RETRY_HOURS = env.float("BERTH_WEBHOOK_RETRY_HOURS", default=25.0)
+BERTH_WORKER_POLL_INTERVAL = env.float("BERTH_WORKER_POLL_INTERVAL", default=1.0)
+BERTH_DOWNLOAD_FOLD_INTERVAL = env.int("BERTH_DOWNLOAD_FOLD_INTERVAL", default=60)
+# /metrics (config/metrics.py): a bearer token it asks for when set; the files every process writes to.
+BERTH_METRICS_TOKEN = env.str("BERTH_METRICS_TOKEN", default="")
+BERTH_METRICS_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BERTH_DATA_DIR / "metrics"))
+BERTH_AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=365)

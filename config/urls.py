@@ -4,9 +4,16 @@ from django.conf import settings
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
+from config import health
+
 urlpatterns = [
+    path("-/health", health.health),
+    path("-/ready", health.ready),
+    path("metrics", health.metrics_view),
     path("", include("registry.api.urls")),
     path("", include("accounts.urls")),
+    path("", include("events.urls")),
+    path("", include("audit.urls")),
     path("api/v3/", include("api.urls")),
     # The pages' CSS and JS, served by Django itself so Berth needs no CDN and no web server in front
     # (a front server may still serve STATIC_ROOT, filled by collectstatic, at STATIC_URL).

@@ -15,3 +15,8 @@ from registry.api.pull import ManifestPullApp  # noqa: E402 - models can be impo
 # in registry/api/pull.py); everything else, and anything that path leaves alone, goes to Django.
 # With BERTH_FAST_PULL=false every request goes to Django, which answers them alike.
 application = ManifestPullApp(django_application) if settings.BERTH_FAST_PULL else django_application
+
+from config.metrics import MetricsApp  # noqa: E402
+
+# Outermost, so fast-path pulls are counted too (config/metrics.py).
+application = MetricsApp(application)

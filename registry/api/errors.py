@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 
+from config import metrics
 from registry.oci import errors as oci
 
 logger = logging.getLogger(__name__)
@@ -103,4 +104,5 @@ def _outage_message(exc: BaseException) -> str | None:
 def log_outage(request, exc: BaseException) -> None:
     """Log an outage in one line: during one, every request fails alike, and tracebacks would bury the cause."""
     cause = " ".join(str(exc).split())[:300]
+    metrics.backend_error(exc)
     logger.warning("503 for %s %s: %s: %s", request.method, request.path, type(exc).__name__, cause)

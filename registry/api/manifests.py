@@ -95,6 +95,7 @@ class ManifestView(RegistryView):
             raw=raw,
             content_type=request.META.get("CONTENT_TYPE", ""),
             tags=tags,
+            pusher=request.user.get_username() if request.user.is_authenticated else "",
         )
         headers = {
             "Location": f"/v2/{name}/manifests/{manifest.digest}",

@@ -2,6 +2,8 @@
 
 from django.db import IntegrityError, transaction
 
+from events.models import EventType
+from events.outbox import event_record, version_data
 from registry.models import Manifest, ManifestReference, Package, PackageBlob, Tag
 from registry.oci.digests import digest_bytes, looks_like_digest, parse_digest
 from registry.oci.errors import DigestInvalid, ManifestBlobUnknown, ManifestInvalid, ManifestUnknown
@@ -14,7 +16,7 @@ MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 
 def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: str,
-                 tags: list[str] = ()) -> tuple[Manifest, ParsedManifest]:
+                 tags: list[str] = (), pusher: str = "") -> tuple[Manifest, ParsedManifest]:
     """Validate and store a manifest under a tag or its digest, plus any extra tags."""
     if looks_like_digest(reference):
         wanted = parse_digest(reference)
@@ -39,15 +41,29 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
         # Locked so a retention run deleting this version either sees the new tag or finishes first
         # (and the push below then brings the version back): the tag never lands on a deleted version.
         manifest = Manifest.objects.select_for_update().filter(package=package, digest=digest).first()
+        published = manifest is None or manifest.deleted_at is not None
         if manifest is None:
             manifest = _create(package, digest, raw, parsed, labels, platforms, sizes)
         elif manifest.deleted_at is not None:
             # Pushing a deleted version again brings it back, without the tags it had then.
             Manifest.objects.filter(pk=manifest.pk).update(deleted_at=None, deleted_tags=[])
             manifest.deleted_at, manifest.deleted_tags = None, []
+        before = dict(Tag.objects.filter(package=package, name__in=tag_list).values_list("name", "manifest_id"))
         for tag in tag_list:
             tag_set(package=package, name=tag, manifest=manifest)
+        _record_push(package, manifest, tag_list, before, published, pusher)
     return manifest, parsed
+
+
+def _record_push(package, manifest, tag_list, before, published, pusher) -> None:
+    """Record a published version, or the tags a push of a known version moved (the webhooks' outbox)."""
+    moved = [tag for tag in tag_list if before.get(tag) != manifest.pk]
+    if published:
+        event_record(type=EventType.PUBLISHED, package=package, subject=manifest.digest,
+                     version=version_data(manifest, tag_list), actor=pusher)
+    elif moved:
+        event_record(type=EventType.TAG_MOVED, package=package, subject=manifest.digest,
+                     version=version_data(manifest, tag_list), actor=pusher, extra={"moved_tags": moved})
 
 
 def _check_blobs(package: Package, parsed: ParsedManifest) -> dict[str, int]:
@@ -156,7 +172,13 @@ def manifest_delete(*, package: Package, reference: str) -> None:
     if looks_like_digest(reference):
         parse_digest(reference)
         # One deleted from the package pages is already gone as far as the API is concerned.
-        deleted, _ = Manifest.objects.filter(package=package, digest=reference, deleted_at__isnull=True).delete()
+        with transaction.atomic():
+            found = Manifest.objects.filter(package=package, digest=reference, deleted_at__isnull=True).first()
+            tags = list(Tag.objects.filter(manifest=found).values_list("name", flat=True)) if found else []
+            deleted, _ = Manifest.objects.filter(package=package, digest=reference, deleted_at__isnull=True).delete()
+            if deleted:
+                event_record(type=EventType.VERSION_DELETED, package=package, subject=reference,
+                             version=version_data(found, tags))
     else:
         validate_tag(reference)
         deleted, _ = Tag.objects.filter(package=package, name=reference).delete()

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from events.models import EventType
+from events.outbox import event_record, version_data
 from registry.models import Manifest, ManifestReference, Package, Tag
 
 # How long a deleted package or version can be restored (not a retention policy: those decide what to delete).
@@ -27,7 +29,8 @@ def restorable_until(deleted_at: datetime) -> datetime:
 @transaction.atomic
 def package_soft_delete(*, package: Package) -> None:
     """Delete package: it answers 404 everywhere until restored or purged."""
-    Package.objects.filter(pk=package.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    if Package.objects.filter(pk=package.pk, deleted_at__isnull=True).update(deleted_at=timezone.now()):
+        event_record(type=EventType.PACKAGE_DELETED, package=package)
     package.refresh_from_db(fields=["deleted_at"])
 
 
@@ -40,6 +43,7 @@ def package_restore(*, package: Package) -> None:
     if timezone.now() >= restorable_until(package.deleted_at):
         raise TrashRefused(f"{package.name} was deleted more than {RESTORE_WINDOW.days} days ago and can't be restored")
     Package.all_objects.filter(pk=package.pk).update(deleted_at=None)
+    event_record(type=EventType.PACKAGE_RESTORED, package=package)
 
 
 @transaction.atomic
@@ -103,7 +107,10 @@ def version_soft_delete(*, manifest: Manifest, deleted_by: str = "") -> list[Man
                 continue  # a platform another live index still lists
             doomed[candidate.pk] = candidate
             todo.append(candidate)
+    tags = list(Tag.objects.filter(manifest=manifest).values_list("name", flat=True))
     _trash(list(doomed.values()), timezone.now(), deleted_by)
+    event_record(type=EventType.VERSION_DELETED, package=manifest.package, subject=manifest.digest,
+                 version=version_data(manifest, tags))
     return list(doomed.values())
 
 
@@ -134,7 +141,10 @@ def version_restore(*, manifest: Manifest) -> list[Manifest]:
         Tag.objects.bulk_create([Tag(package_id=item.package_id, name=name, manifest=item)
                                  for name in item.deleted_tags if name not in taken], ignore_conflicts=True)
         item.deleted_at, item.deleted_tags, item.deleted_by = None, [], ""
+    tags = list(Tag.objects.filter(manifest=manifest).values_list("name", flat=True))
     Manifest.objects.bulk_update(list(restored.values()), ["deleted_at", "deleted_tags", "deleted_by"])
+    event_record(type=EventType.VERSION_RESTORED, package=manifest.package, subject=manifest.digest,
+                 version=version_data(manifest, tags))
     return list(restored.values())
 
 

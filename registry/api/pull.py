@@ -67,6 +67,8 @@ MIDDLEWARE = {
         "stores messages only when a view added some; registry views never do",
     "config.outages.OutageMiddleware":
         "acts only on exceptions; any database error here leaves the request to Django, which meets it",
+    "audit.context.RequestContextMiddleware":
+        "only remembers who asks, for audit entries a change writes; a pull changes nothing it audits",
 }
 
 

@@ -215,11 +215,12 @@ def test_berth_fast_pull_false_leaves_django_unwrapped(settings):
     try:
         settings.BERTH_FAST_PULL = False
         importlib.reload(config.wsgi)
-        assert config.wsgi.application is config.wsgi.django_application
+        # Outermost is always the request counter (config/metrics.py); inside it, Django or the fast path.
+        assert config.wsgi.application.application is config.wsgi.django_application
         settings.BERTH_FAST_PULL = True
         importlib.reload(config.wsgi)
-        assert isinstance(config.wsgi.application, pull.ManifestPullApp)
-        assert config.wsgi.application.application is config.wsgi.django_application
+        assert isinstance(config.wsgi.application.application, pull.ManifestPullApp)
+        assert config.wsgi.application.application.application is config.wsgi.django_application
     finally:
         settings.BERTH_FAST_PULL = True
         importlib.reload(config.wsgi)

@@ -17,7 +17,7 @@ from registry.services.manifests import tag_set
 from registry.services.usage import owner_usage
 from retention.models import RetentionRun
 from retention.services import DELETED_BY, policy_set, retention_apply, retention_plan, retention_run
-from tests.packages_ui.conftest import push_labelled, push_multiarch
+from tests.packages_ui.helpers import push_labelled, push_multiarch
 from tests.registry.helpers import push_artifact, put_manifest
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from bench import client
-from bench.run import MANIFEST_TYPE, RESULTS, DataFile, MiB, Pass, log, wrk
+from bench.measure import DataFile, MiB, log, wrk
+from bench.run import MANIFEST_TYPE, RESULTS, Pass
 from bench.servers import Postgres
 
 

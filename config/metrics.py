@@ -6,15 +6,27 @@ every request (MetricsApp, config/wsgi.py) keeps the manifest fast path fast.
 """
 
 import os
+import threading
 import time
-from functools import cache
 from pathlib import Path
 
 from django.conf import settings
 
+_made: dict[str, object] = {}
+_making = threading.Lock()
 
-@cache
-def _metrics():
+
+def _metrics() -> dict[str, object]:
+    """Return the metrics, made once per process: the first requests arrive on several threads at once,
+    and prometheus-client refuses a second metric of the same name (a 500 for every thread but one)."""
+    if not _made:
+        with _making:
+            if not _made:
+                _made.update(_make())
+    return _made
+
+
+def _make() -> dict[str, object]:
     # prometheus-client picks its multiprocess value class when first imported: the folder must be set first.
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = settings.BERTH_METRICS_DIR
@@ -24,18 +36,26 @@ def _metrics():
 
     # Imported earlier (its parser, say), prometheus-client chose single-process values: choose again.
     values.ValueClass = values.get_value_class()
+    # registry=None: /metrics collects every process's files (multiprocess mode), not the global registry,
+    # so the metrics needn't be registered there (and can't clash with a second registration).
 
+    unregistered = {"registry": None}
     return {
-        "requests": Counter("berth_http_requests", "HTTP requests answered", ["route", "method", "status"]),
+        "requests": Counter("berth_http_requests", "HTTP requests answered", ["route", "method", "status"],
+                            **unregistered),
         "duration": Histogram("berth_http_request_duration_seconds", "Time to answer a request (until the "
                               "response headers)", ["route", "method"],
-                              buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60)),
-        "received": Counter("berth_http_received_bytes", "Request bytes received (by Content-Length)", ["route"]),
-        "sent": Counter("berth_http_sent_bytes", "Response bytes sent (by Content-Length)", ["route"]),
+                              buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60),
+                              **unregistered),
+        "received": Counter("berth_http_received_bytes", "Request bytes received (by Content-Length)", ["route"],
+                            **unregistered),
+        "sent": Counter("berth_http_sent_bytes", "Response bytes sent (by Content-Length)", ["route"], **unregistered),
         "uploads": Gauge("berth_uploads_in_progress", "Blob upload requests being received",
-                         multiprocess_mode="livesum"),
-        "webhooks": Counter("berth_webhook_deliveries", "Webhook delivery attempts by result", ["result"]),
-        "outages": Counter("berth_backend_errors", "Database and storage errors answered 503", ["backend"]),
+                         multiprocess_mode="livesum", **unregistered),
+        "webhooks": Counter("berth_webhook_deliveries", "Webhook delivery attempts by result", ["result"],
+                            **unregistered),
+        "outages": Counter("berth_backend_errors", "Database and storage errors answered 503", ["backend"],
+                           **unregistered),
     }
 
 

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import Action
+from audit.services import audit_record
 from registry.models import Manifest, Package, Tag
 from registry.services import trash
 from registry.services.usage import owner_usage
@@ -150,6 +152,10 @@ def retention_run(*, owner: str, name: str | None = None, dry_run: bool = False,
         run = RetentionRun.objects.create(owner=owner, package_name=name or "", dry_run=dry_run, started_at=started,
                                           finished_at=timezone.now(), deleted_count=len(result.deleted),
                                           freed_bytes=result.freed_bytes, deleted=result.deleted)
+        if not dry_run:
+            audit_record(action=Action.RETENTION_RUN, namespace=owner, package=f"{owner}/{name}" if name else "",
+                         actor_name="retention policy",
+                         data={"deleted": len(result.deleted), "freed_bytes": result.freed_bytes, "run": run.pk})
     return result, run
 
 

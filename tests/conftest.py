@@ -1,15 +1,9 @@
 """Fixtures shared by every test: blobs in a temporary folder, live servers, docker."""
 
-import base64
-import itertools
-from dataclasses import dataclass
-
 import pytest
 
-from tests.pgplugin import create_database
-from tests.servers import BerthServer, Dockerd
-
-_databases = itertools.count(1)
+from tests.helpers import OWNER, Credentials, basic_auth, start_berth
+from tests.servers import Dockerd
 
 
 @pytest.fixture(autouse=True)
@@ -54,27 +48,6 @@ def api(client, db):
                             note="api fixture")
     client.defaults["HTTP_AUTHORIZATION"] = basic_auth(OWNER, token)
     return client
-
-
-def basic_auth(username: str, password: str) -> str:
-    """Return an Authorization header value for HTTP Basic."""
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-
-
-OWNER = "alice"
-
-
-@dataclass(frozen=True)
-class Credentials:
-    username: str
-    password: str
-
-
-def start_berth(tmp_path_factory, *, workers: int = 2, threads: int = 4, **env) -> BerthServer:
-    """Start Berth under gunicorn on a fresh database; the caller stops it."""
-    database = create_database(f"berth_live_{next(_databases)}")
-    data_dir = tmp_path_factory.mktemp("berth-live")
-    return BerthServer(database_url=database, data_dir=data_dir, env=env, workers=workers, threads=threads).start()
 
 
 @pytest.fixture(scope="session")

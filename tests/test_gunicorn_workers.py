@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.conftest import start_berth
+from tests.helpers import start_berth
 from tests.servers import BerthServer, wait_until
 
 pytestmark = pytest.mark.e2e

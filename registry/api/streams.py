@@ -8,6 +8,38 @@ from registry.oci.errors import SizeInvalid
 
 TAKEN = "berth.chunked_body"  # in the WSGI environ once a ChunkedBody has taken over the body
 
+logger = logging.getLogger(__name__)
+
+
+def gunicorn_missing() -> list[str]:
+    """Return what of gunicorn's body readers (pinned in requirements.txt) the socket readers need and lack.
+
+    SocketBody and ChunkedBody take over gunicorn's LengthReader and ChunkedReader mid-request; a
+    gunicorn whose readers changed shape would be read wrongly, so they then stay out of the way.
+    """
+    try:
+        from gunicorn.http import body, unreader
+    except ImportError:
+        return ["gunicorn.http.body", "gunicorn.http.unreader"]
+    needs = {
+        "Unreader.take_buffered": callable(getattr(unreader.Unreader, "take_buffered", None)),
+        "Unreader.unread": callable(getattr(unreader.Unreader, "unread", None)),
+        "LengthReader(unreader, length)": list(inspect.signature(body.LengthReader.__init__).parameters)[1:]
+        == ["unreader", "length"],
+        "ChunkedReader(req, unreader).parse_chunked": list(inspect.signature(body.ChunkedReader.__init__)
+                                                           .parameters)[1:] == ["req", "unreader"]
+        and inspect.isgeneratorfunction(getattr(body.ChunkedReader, "parse_chunked", None)),
+    }
+    return [name for name, present in needs.items() if not present]
+
+
+_missing = gunicorn_missing()
+if _missing:
+    logger.warning("gunicorn's body readers lack %s, which registry/api/streams.py needs; request bodies "
+                   "are read through gunicorn's own (slower) readers", ", ".join(_missing))
+# Read socket bodies directly only where gunicorn's readers are the shape this module knows.
+DIRECT = not _missing
+
 
 class _Empty:
     def read(self, size=-1):
@@ -94,7 +126,9 @@ def _gunicorn_reader(meta, kind: str):
     """Return gunicorn's body reader of this request if it is a `kind` that nobody has read from yet."""
     sock, wsgi_input = meta.get("gunicorn.socket"), meta.get("wsgi.input")
     reader = getattr(wsgi_input, "reader", None)
-    if sock is None or type(reader).__name__ != kind or not type(reader).__module__.startswith("gunicorn"):
+    if not DIRECT or sock is None:
+        return None
+    if type(reader).__name__ != kind or not type(reader).__module__.startswith("gunicorn"):
         return None
     buffered = getattr(wsgi_input, "buf", None)
     # A ChunkedReader keeps its unreader inside its parser; the request has it too.

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.services import token_create, user_create
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 from tests.registry.helpers import push_image
 
 ALL_SCOPES = ["read:packages", "write:packages", "delete:packages"]

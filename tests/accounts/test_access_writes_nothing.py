@@ -13,7 +13,7 @@ from registry.models import Package
 from registry.oci import media_types as mt
 from registry.services.trash import package_soft_delete
 from tests.accounts.helpers import errors
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 from tests.registry.helpers import index_bytes, push_image, sha256
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from accounts import tokens
 from accounts.models import Membership, Organization, PackagePermission, PersonalAccessToken
 from registry.models import Package
 from tests.accounts.helpers import get_token, granted
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 
 pytestmark = pytest.mark.django_db
 

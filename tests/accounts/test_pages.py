@@ -9,7 +9,7 @@ from accounts import tokens
 from accounts.models import Namespace, PersonalAccessToken
 from accounts.services import organization_create, token_create
 from tests.accounts.helpers import get_token, granted
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"

@@ -12,7 +12,7 @@ from django.test import Client
 from accounts import throttling
 from accounts.models import FailedLogin
 from tests.accounts.helpers import errors, get_token, post_token
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 
 pytestmark = pytest.mark.django_db
 

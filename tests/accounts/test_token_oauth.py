@@ -14,7 +14,7 @@ from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.services import package_visibility_set, token_revoke
 from registry.models import Package
 from tests.accounts.helpers import errors, get_token, granted, post_token
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 from tests.registry.helpers import push_image
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import re
 import pytest
 import requests
 
-from tests.conftest import start_berth
+from tests.helpers import start_berth
 
 pytestmark = pytest.mark.e2e
 

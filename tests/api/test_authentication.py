@@ -5,8 +5,8 @@ from django.test import Client
 
 from accounts.models import PersonalAccessToken
 from accounts.services import token_create, token_revoke
-from tests.api.conftest import BASE, assert_error
-from tests.conftest import basic_auth
+from tests.api.helpers import BASE, assert_error
+from tests.helpers import basic_auth
 from tests.registry.helpers import push_image
 
 LIST = f"{BASE}/user/packages?package_type=container"

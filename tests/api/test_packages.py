@@ -6,7 +6,7 @@ from django.test import Client
 from accounts.models import PackagePermission
 from accounts.services import membership_set, organization_create, package_grant, package_visibility_set
 from registry.models import Package, Visibility
-from tests.api.conftest import BASE, assert_error
+from tests.api.helpers import BASE, assert_error
 from tests.registry.helpers import image_config, push_image
 
 CONFIG = image_config()

@@ -7,8 +7,8 @@ from accounts.models import PackagePermission
 from accounts.services import package_grant, package_visibility_set
 from registry.models import Manifest, Package, Visibility
 from registry.oci import media_types as mt
-from tests.api.conftest import BASE, assert_error
-from tests.packages_ui.conftest import push_multiarch
+from tests.api.helpers import BASE, assert_error
+from tests.packages_ui.helpers import push_multiarch
 from tests.registry.helpers import descriptor, image_config, push_artifact, push_image
 
 APP = f"{BASE}/user/packages/container/app"

@@ -21,7 +21,7 @@ from audit.services import audit_purge
 from events.services import webhook_create, webhook_delete
 from registry.models import Manifest, Package
 from registry.services import trash
-from tests.conftest import OWNER
+from tests.helpers import OWNER
 from tests.registry.helpers import push_image
 
 BASE = "/api/v3"

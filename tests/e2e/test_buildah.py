@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import images
-from tests.e2e.conftest import ContainerTool
+from tests.e2e.helpers import ContainerTool
 
 pytestmark = pytest.mark.e2e
 

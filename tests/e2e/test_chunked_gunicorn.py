@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import OWNER, start_berth
+from tests.helpers import OWNER, start_berth
 from tests.s3 import s3_server  # noqa: F401
 from tests.servers import wait_until
 

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from tests.e2e import images
-from tests.e2e.conftest import RegistryHTTP, Skopeo
+from tests.e2e.helpers import RegistryHTTP, Skopeo
 from tests.servers import BerthServer
 from tests.test_deploy import make_secret_key, readme_commands
 

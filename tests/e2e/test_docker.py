@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import images
-from tests.e2e.conftest import APP_LABELS, LocalImage, inspect
+from tests.e2e.helpers import APP_LABELS, LocalImage, inspect
 
 pytestmark = pytest.mark.e2e
 

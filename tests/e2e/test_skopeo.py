@@ -8,9 +8,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.conftest import Credentials, start_berth
 from tests.e2e import images
-from tests.e2e.conftest import RegistryHTTP
+from tests.e2e.helpers import RegistryHTTP
+from tests.helpers import Credentials, start_berth
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.events.conftest import Worker
+from tests.events.helpers import Worker
 from tests.events.receiver import Receiver
 from tests.pgplugin import Cluster
 from tests.servers import ROOT, BerthServer

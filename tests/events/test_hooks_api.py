@@ -5,7 +5,7 @@ from django.test import Client
 
 from accounts.services import membership_set, organization_create, token_create, user_create
 from events.models import Delivery, Job, Webhook
-from tests.conftest import OWNER
+from tests.helpers import OWNER
 from tests.registry.helpers import push_image
 
 BASE = "/api/v3"

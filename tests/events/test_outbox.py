@@ -14,7 +14,7 @@ from events.services import WebhookInvalid, webhook_create
 from events.targets import TargetRefused
 from registry.models import Manifest, Package
 from registry.services import trash
-from tests.conftest import OWNER
+from tests.helpers import OWNER
 from tests.registry.helpers import push_image
 
 

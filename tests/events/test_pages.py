@@ -7,7 +7,7 @@ from accounts.services import membership_set, organization_create, user_create
 from audit.models import Action
 from events.models import Delivery, DeliveryAttempt, Webhook
 from events.services import webhook_create
-from tests.conftest import OWNER
+from tests.helpers import OWNER
 from tests.registry.helpers import push_image
 
 

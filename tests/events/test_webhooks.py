@@ -9,7 +9,7 @@ import pytest
 
 from events.models import Delivery, DeliveryAttempt, Event
 from events.services import delivery_redeliver, webhook_create
-from tests.conftest import OWNER
+from tests.helpers import OWNER
 from tests.registry.helpers import image_config, push_image
 
 SECRET = "s3cret-for-the-tests"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import start_berth
 from tests.e2e import images
-from tests.e2e.conftest import RegistryHTTP
+from tests.e2e.helpers import RegistryHTTP
+from tests.helpers import start_berth
 from tests.servers import ROOT, require_tool
 
 pytestmark = pytest.mark.e2e

@@ -5,7 +5,7 @@ from django.template import loader
 
 from accounts.services import package_grant
 from registry.models import Package
-from tests.packages_ui.conftest import push_labelled
+from tests.packages_ui.helpers import push_labelled
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from accounts.services import organization_create, package_grant, package_visibility_set, team_create
 from registry.models import Package
 from registry.services.downloads import download_fold
-from tests.packages_ui.conftest import DESCRIPTION, HOST, LICENSES, SOURCE, push_labelled, push_multiarch
+from tests.packages_ui.helpers import DESCRIPTION, HOST, LICENSES, SOURCE, push_labelled, push_multiarch
 from tests.registry.helpers import push_artifact
 
 pytestmark = pytest.mark.django_db

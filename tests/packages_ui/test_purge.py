@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from registry.models import Blob, Manifest, Package, PackageBlob
 from registry.services import trash
-from tests.packages_ui.conftest import push_labelled
+from tests.packages_ui.helpers import push_labelled
 from tests.registry.helpers import sha256
 
 pytestmark = pytest.mark.django_db

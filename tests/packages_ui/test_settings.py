@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import PackagePermission
 from accounts.services import organization_create, package_grant, team_create
 from registry.models import Manifest, Package
-from tests.packages_ui.conftest import push_labelled, push_multiarch
+from tests.packages_ui.helpers import push_labelled, push_multiarch
 from tests.registry.helpers import push_artifact, request, sha256, start_upload, tags
 
 pytestmark = pytest.mark.django_db

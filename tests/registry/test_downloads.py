@@ -9,7 +9,7 @@ from registry.models import Manifest, Package, PullCount
 from registry.services import downloads
 from registry.services.downloads import download_count, download_fold
 from registry.services.gc import gc_run
-from tests.packages_ui.conftest import push_labelled, push_multiarch
+from tests.packages_ui.helpers import push_labelled, push_multiarch
 
 
 def manifest(name: str, digest: str) -> Manifest:

@@ -9,7 +9,7 @@ from registry.models import Manifest, Package, Tag
 from registry.oci.digests import parse_digest
 from registry.oci.errors import DigestInvalid, NameInvalid
 from registry.oci.names import is_valid_name, is_valid_tag, validate_name
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 from tests.registry.helpers import REPO, error, push_image, put_manifest, request, sha256
 
 pytestmark = pytest.mark.django_db

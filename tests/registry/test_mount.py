@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.services import token_create, user_create
 from registry.models import PackageBlob
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 from tests.registry.helpers import push_blob, sha256
 
 pytestmark = pytest.mark.django_db

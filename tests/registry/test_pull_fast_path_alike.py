@@ -17,7 +17,7 @@ from accounts.services import organization_create, package_visibility_set, token
 from registry.api import pull
 from registry.models import Package
 from registry.oci import media_types as mt
-from tests.conftest import start_berth
+from tests.helpers import start_berth
 from tests.registry.helpers import push_image
 from tests.registry.pulls import answer, bearer, counts
 

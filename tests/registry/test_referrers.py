@@ -10,7 +10,7 @@ from accounts.services import token_create, user_create
 from registry.models import Manifest, Package
 from registry.oci import media_types as mt
 from registry.services.trash import package_soft_delete
-from tests.conftest import basic_auth
+from tests.helpers import basic_auth
 from tests.registry.helpers import (
     descriptor,
     image_config,

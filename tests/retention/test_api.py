@@ -8,7 +8,7 @@ from django.utils import timezone
 from registry.models import Manifest, Package
 from retention.selectors import effective_policy
 from retention.services import policy_set, retention_run
-from tests.packages_ui.conftest import push_labelled
+from tests.packages_ui.helpers import push_labelled
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v3/users/alice"

@@ -13,7 +13,7 @@ from registry.services.usage import owner_usage, package_usage, version_sizes
 from retention.quotas import quota_limit
 from retention.selectors import effective_policy
 from retention.services import retention_run
-from tests.packages_ui.conftest import push_labelled, push_multiarch
+from tests.packages_ui.helpers import push_labelled, push_multiarch
 
 pytestmark = pytest.mark.django_db
 SETTINGS = "/alice/packages/container/app/-/settings"

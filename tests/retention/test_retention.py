@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.models import Action, AuditEntry
 from registry.models import Manifest, Package
 from registry.oci import media_types as mt
 from registry.services import trash
@@ -17,7 +18,7 @@ from registry.services.manifests import tag_set
 from registry.services.usage import owner_usage
 from retention.models import RetentionRun
 from retention.services import DELETED_BY, policy_set, retention_apply, retention_plan, retention_run
-from tests.packages_ui.conftest import push_labelled, push_multiarch
+from tests.packages_ui.helpers import push_labelled, push_multiarch
 from tests.registry.helpers import push_artifact, put_manifest
 
 pytestmark = pytest.mark.django_db
@@ -129,6 +130,10 @@ def test_dry_run_lists_exactly_what_the_run_deletes_and_restore_brings_it_back(a
     assert live() == {new}
     runs = list(RetentionRun.objects.filter(owner="alice").order_by("started_at", "id"))
     assert [r.dry_run for r in runs] == [True, False] and runs[1].freed_bytes == runs[0].freed_bytes == freed
+    # The run (not the dry run) is in alice's audit log.
+    entries = list(AuditEntry.objects.filter(namespace="alice", action=Action.RETENTION_RUN))
+    assert [(e.actor_name, e.data["deleted"], e.data["freed_bytes"]) for e in entries] == [
+        ("retention policy", 5, freed)]
 
     restored = trash.version_restore(manifest=Manifest.objects.get(digest=index))
     assert {m.digest for m in restored} == {index, *children, sig}

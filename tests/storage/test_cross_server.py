@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from tests.conftest import OWNER
+from tests.helpers import OWNER
 from tests.pgplugin import create_database
 from tests.servers import BerthServer, http_up, wait_until
 from tests.storage.byte_counter import CountingProxy, rchar, worker_pids

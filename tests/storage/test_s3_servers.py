@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import OWNER, Credentials
 from tests.e2e import images
+from tests.helpers import OWNER, Credentials
 from tests.pgplugin import create_database
 from tests.s3 import bucket_objects, open_multipart_uploads
 from tests.servers import BerthServer
@@ -254,7 +254,7 @@ def test_s3_without_a_bucket_name_is_refused(tmp_path):
 
 @pytest.mark.e2e
 def test_skopeo_copies_a_multiarch_image_through_s3_redirects(cluster, tmp_path):
-    from tests.e2e.conftest import Skopeo
+    from tests.e2e.helpers import Skopeo
 
     skopeo = Skopeo(tmp_path, f"{cluster.credentials.username}:{cluster.credentials.password}")
     layout = images.write_multiarch_layout(tmp_path / "layout", tag="1", annotations={"berth.test": "s3"})

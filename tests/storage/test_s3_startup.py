@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from registry.storage.base import StoreUnreachable
 from registry.storage.s3 import S3BlobStore
-from tests.conftest import OWNER, start_berth
+from tests.helpers import OWNER, start_berth
 from tests.pgplugin import free_port
 from tests.s3 import S3Server
 from tests.servers import wait_until

@@ -98,12 +98,20 @@ def check(pat: PersonalAccessToken) -> PersonalAccessToken:
     return pat
 
 
-def authenticate(username: str, token: str) -> PersonalAccessToken:
-    """Return username's usable token whose value is token, else raise InvalidToken."""
+def find(token: str) -> PersonalAccessToken | None:
+    """Return the stored token whose value is token, usable or not, with its user; None if there is none."""
     digest = hash_token(token)
     pat = PersonalAccessToken.objects.select_related("user").filter(token_hash=digest).first()
     # The lookup is by hash; compare again in constant time so no timing tells the hashes apart.
     if pat is None or not hmac.compare_digest(pat.token_hash, digest):
+        return None
+    return pat
+
+
+def authenticate(username: str, token: str) -> PersonalAccessToken:
+    """Return username's usable token whose value is token, else raise InvalidToken."""
+    pat = find(token)
+    if pat is None:
         raise InvalidToken("wrong username or personal access token")
     if not hmac.compare_digest(pat.user.get_username().lower().encode(), username.lower().encode()):
         raise InvalidToken("wrong username or personal access token")

@@ -2,7 +2,6 @@
 (the owner's policy, usage and quota; only a site admin may change the quota)."""
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -11,7 +10,7 @@ from django.views import View
 
 from accounts import access
 from packages_ui import selectors
-from packages_ui.views import LoginRequired, PackageMixin, page_url
+from packages_ui.views import LoginRequired, PackageMixin, SignInRedirectMixin, page_url
 from registry.services.usage import owner_usage, package_usage
 from retention import selectors as retention_selectors
 from retention.quotas import quota_limit
@@ -68,7 +67,7 @@ class RetentionSettingsView(PackageMixin, View):
         return redirect(page_url("packages_ui:settings", package))
 
 
-class OwnerSettingsView(View):
+class OwnerSettingsView(SignInRedirectMixin, View):
     """The owner's retention policy, storage usage and quota."""
 
     def check(self, request, owner: str) -> None:
@@ -78,12 +77,6 @@ class OwnerSettingsView(View):
             raise LoginRequired()
         if not (access.holds_namespace(access.caller_for(request).user, owner) or request.user.is_superuser):
             raise PermissionDenied(f"Only {owner}'s admins can manage its settings.")
-
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except LoginRequired:
-            return redirect_to_login(request.get_full_path())
 
     def get(self, request, owner):
         self.check(request, owner)

@@ -87,7 +87,17 @@ class LoginRequired(Exception):
     """A signed-out visitor reached a page only a package's admins may use: send them to sign in."""
 
 
-class PackageMixin:
+class SignInRedirectMixin:
+    """Send a signed-out visitor who raised LoginRequired to the sign-in page, and back here after."""
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except LoginRequired:
+            return redirect_to_login(request.get_full_path())
+
+
+class PackageMixin(SignInRedirectMixin):
     """Find the package a URL names, answering 404 unless the visitor may read it."""
 
     def get_package(self, request, owner, name) -> Package:
@@ -114,12 +124,6 @@ class PackageMixin:
                 raise LoginRequired()
             raise PermissionDenied(f"Only admins of {package.name} can manage it.")
         return package
-
-    def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except LoginRequired:
-            return redirect_to_login(request.get_full_path())
 
 
 def _common(request, package: Package) -> dict:

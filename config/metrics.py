@@ -77,16 +77,10 @@ def webhook_delivery(*, result: str) -> None:
 
 def backend_error(exc: BaseException) -> None:
     """Count an outage answered 503, as the database's when a database error is behind it, else storage's."""
-    from registry.api.errors import DATABASE_ERRORS
+    from registry.api.errors import DATABASE_ERRORS, causes
 
-    backend, seen = "storage", set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, DATABASE_ERRORS):
-            backend = "database"
-            break
-        exc = exc.__cause__ or exc.__context__
-    _metrics()["outages"].labels(backend).inc()
+    database = any(isinstance(cause, DATABASE_ERRORS) for cause in causes(exc))
+    _metrics()["outages"].labels("database" if database else "storage").inc()
 
 
 def route_of(path: str) -> str:

@@ -69,18 +69,24 @@ S3_UNAVAILABLE_CODES = frozenset({"SlowDown", "ServiceUnavailable", "RequestTime
 STORAGE_ERRNOS = frozenset({errno.EIO, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ESTALE})
 
 
-def unavailable(exc: BaseException) -> oci.Unavailable | None:
-    """Return the UNAVAILABLE error for a database or blob storage outage behind exc, None for anything else."""
+def causes(exc: BaseException | None):
+    """Yield exc and what it was raised from or during, in turn: a store or service may have turned an
+    outage into another exception on its way up."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        message = _outage_message(exc)
+        yield exc
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+
+
+def unavailable(exc: BaseException) -> oci.Unavailable | None:
+    """Return the UNAVAILABLE error for a database or blob storage outage behind exc, None for anything else."""
+    for cause in causes(exc):
+        message = _outage_message(cause)
         if message is not None:
             wait = settings.BERTH_RETRY_AFTER
             return oci.Unavailable(f"{message}; retry in {wait} seconds. If this lasts, tell the registry's "
                                    "administrator.", headers={"Retry-After": str(wait)})
-        # A store or service may have turned the outage into another exception on its way up.
-        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
     return None
 
 

@@ -23,6 +23,7 @@ from registry.models import Package, Visibility
 from registry.oci.errors import Denied, OCIError, Unauthorized
 from registry.oci.names import validate_name
 from registry.selectors import name_unknown
+from sources.identity import JobIdentity
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
 Role = PackagePermission.Role
@@ -43,6 +44,8 @@ class Caller:
     scopes: frozenset[str]
     grant: RegistryGrant | None
     has_credentials: bool
+    # A CI job signed in with its OIDC identity (user is then anonymous): sources.identity.JobIdentity.
+    job: JobIdentity | None = None
 
 
 def caller_for(request) -> Caller:

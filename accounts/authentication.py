@@ -14,16 +14,21 @@ from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.registry_tokens import RegistryGrant
 from registry.api.actions import mount_source, request_action
 from registry.oci.names import is_valid_name
+from sources.identity import JobIdentity
 
 PUSH_ACTIONS = {"pull": "pull", "push": "pull,push", "delete": "delete"}
 
 
 @dataclass(frozen=True)
 class Credential:
-    """What a request proved: the personal access token behind it and, for a registry token, its grant."""
+    """What a request proved: the personal access token or the CI job behind it and, for a registry token, its grant.
+
+    A CI job (job set) has no personal access token and no user: its repository is the principal.
+    """
 
     pat: PersonalAccessToken | None
     grant: RegistryGrant | None = None
+    job: JobIdentity | None = None
 
 
 def challenge(request, name: str | None = None, action: str | None = None, error: str | None = None) -> str:

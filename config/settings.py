@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "retention",
     "events",
     "audit",
+    "sources",
 ]
 
 MIDDLEWARE = [

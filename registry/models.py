@@ -47,6 +47,11 @@ class Package(models.Model):
     # Deleted from the package pages: gone from the API and listings, restorable until gc purges it.
     deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
     blobs = models.ManyToManyField(Blob, through="PackageBlob", related_name="packages")
+    # The source repository the package is connected to (sources app), and whether the repository's
+    # collaborators replace the package's own grants.
+    source_repository = models.ForeignKey("sources.SourceRepository", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="packages")
+    inherit_access = models.BooleanField(default=False)
 
     objects = LivePackageManager()
     all_objects = models.Manager()

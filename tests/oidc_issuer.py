@@ -70,7 +70,8 @@ class OIDCIssuer:
         self._thread = None
 
     def __enter__(self) -> "OIDCIssuer":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="oidc-issuer", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="oidc-issuer",
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -66,7 +66,7 @@ def _current(issuer: Issuer) -> tuple[dict, datetime]:
         # The very first fetch skips the gate unless it just failed: every worker's first token would
         # otherwise get a 503 while one of them fetches.
         first = row.fetched_at is None and not row.error
-        row, _ = _fetch(issuer, row, force=first)
+        row = _fetch(issuer, row, gate=None if first else "attempted_at")
     if row.fetched_at is None:
         raise KeysUnavailable(f"the signing keys of {issuer.issuer} can't be fetched: "
                               f"{row.error or 'another server is fetching them'}; try again shortly")
@@ -81,8 +81,8 @@ def _after_unknown_kid(issuer: Issuer, seen_fetched_at: datetime) -> dict:
     row = IssuerKeySet.objects.get(issuer=issuer.issuer)
     # Unless another process fetched them since this one last looked:
     if row.fetched_at is None or row.fetched_at <= seen_fetched_at:
-        row, tried = _fetch(issuer, row, force=False)
-        if tried and row.error:
+        row = _fetch(issuer, row, gate="refetched_at")
+        if row.error:
             # The token may well be signed with a key we can't see yet: not the token's fault.
             raise KeysUnavailable(f"the job token names a key {issuer.issuer} did not publish when last fetched, "
                                   f"and its keys can't be fetched again now: {row.error}; try again shortly")
@@ -94,19 +94,18 @@ def _fresh(fetched_at: datetime) -> bool:
     return timezone.now() - fetched_at < timedelta(seconds=settings.BERTH_CI_JWKS_TTL)
 
 
-def _fetch(issuer: Issuer, row: IssuerKeySet, *, force: bool) -> tuple[IssuerKeySet, bool]:
-    """Fetch the issuer's keys into row unless a process began a fetch in the last REFETCH seconds (or force).
+def _fetch(issuer: Issuer, row: IssuerKeySet, *, gate: str | None) -> IssuerKeySet:
+    """Fetch the issuer's keys into row unless the gate time is less than REFETCH seconds ago (None: no gate).
 
-    Return the row as the database now holds it, and whether this process fetched.
+    Return the row as the database now holds it.
     """
     now = timezone.now()
     rows = IssuerKeySet.objects.filter(pk=row.pk)
-    if not force:
-        gap = timedelta(seconds=settings.BERTH_CI_JWKS_REFETCH_SECONDS)
-        rows = rows.filter(Q(attempted_at__isnull=True) | Q(attempted_at__lte=now - gap))
+    if gate:
+        since = now - timedelta(seconds=settings.BERTH_CI_JWKS_REFETCH_SECONDS)
+        rows = rows.filter(Q(**{f"{gate}__isnull": True}) | Q(**{f"{gate}__lte": since}))
     # One conditional UPDATE decides which process fetches: the database is the only state they share.
-    tried = bool(rows.update(attempted_at=now))
-    if tried:
+    if rows.update(**{"attempted_at": now, gate or "attempted_at": now}):
         try:
             jwks = _download(issuer)
         except KeysUnavailable as exc:
@@ -115,7 +114,7 @@ def _fetch(issuer: Issuer, row: IssuerKeySet, *, force: bool) -> tuple[IssuerKey
         else:
             IssuerKeySet.objects.filter(pk=row.pk).update(jwks=jwks, fetched_at=timezone.now(), error="")
     row.refresh_from_db()
-    return row, tried
+    return row
 
 
 def _download(issuer: Issuer) -> dict:

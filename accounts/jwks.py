@@ -7,15 +7,17 @@ once per BERTH_CI_JWKS_REFETCH_SECONDS per issuer across all processes: anyone c
 made-up key ids, and they must not turn Berth into a fetch loop against the issuer.
 """
 
+import http.client
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jwt
-import requests
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +27,7 @@ from accounts.oidc import LOOPBACK, InvalidJobToken, Issuer, KeysUnavailable
 
 logger = logging.getLogger(__name__)
 
+# Seconds to connect and between bytes: an issuer that hangs must not hold a request for long.
 TIMEOUT = 5
 MEMO_SECONDS = 10
 # Real key sets are a few kilobytes; anything far bigger is not a key set.
@@ -137,12 +140,15 @@ def _download(issuer: Issuer) -> dict:
 
 
 def _get_json(url: str) -> dict:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with requests.get(url, timeout=TIMEOUT, stream=True, headers={"Accept": "application/json"}) as response:
-            if response.status_code != 200:
-                raise KeysUnavailable(f"{url} answered {response.status_code}")
-            body = response.raw.read(MAX_DOCUMENT + 1, decode_content=True)
-    except requests.RequestException as exc:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            body = response.read(MAX_DOCUMENT + 1)
+    except urllib.error.HTTPError as exc:
+        raise KeysUnavailable(f"{url} answered {exc.code}")
+    except urllib.error.URLError as exc:
+        raise KeysUnavailable(f"{url} can't be reached ({exc.reason})")
+    except (OSError, http.client.HTTPException) as exc:
         raise KeysUnavailable(f"{url} can't be reached ({type(exc).__name__}: {exc})")
     if len(body) > MAX_DOCUMENT:
         raise KeysUnavailable(f"{url} answered more than {MAX_DOCUMENT} bytes")

@@ -2,6 +2,7 @@
 
 import json
 import socket
+import time
 from datetime import timedelta
 
 import pytest
@@ -148,8 +149,23 @@ def test_an_unreachable_issuer_makes_keys_unavailable(settings, db):
     unreachable.url = f"http://127.0.0.1:{port}"
     settings.BERTH_CI_ISSUERS = [unreachable.config()]
 
-    with pytest.raises(KeysUnavailable, match=r"can't be reached \(ConnectionError"):
+    with pytest.raises(KeysUnavailable, match=r"can't be reached \(\[Errno 111\] Connection refused\)"):
         oidc.verify(unreachable.mint(unreachable.github_claims()))
+
+
+def test_an_issuer_that_never_answers_is_given_up_on_after_the_timeout(settings, db, monkeypatch):
+    monkeypatch.setattr(jwks, "TIMEOUT", 0.3)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections complete, but nothing is ever read or answered
+        hanging = OIDCIssuer()
+        hanging.url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        settings.BERTH_CI_ISSUERS = [hanging.config()]
+
+        started = time.monotonic()
+        with pytest.raises(KeysUnavailable, match="can't be reached .*timed out"):
+            oidc.verify(hanging.mint(hanging.github_claims()))
+    assert time.monotonic() - started < 3
 
 
 def test_stale_keys_are_used_while_the_issuer_is_down(issuer, settings):

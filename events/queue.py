@@ -31,13 +31,19 @@ def job_enqueue(*, kind: str, payload: dict | None = None, run_at: datetime | No
 
 
 def recurring_ensure() -> None:
-    """Make sure each recurring job is in the queue once."""
+    """Make sure each recurring job is in the queue once, at its interval now; an interval of 0 takes it out."""
     for key, (kind, interval) in RECURRING.items():
+        seconds = interval()
+        if seconds <= 0:
+            Job.objects.filter(key=key).delete()
+            continue
         if Job.objects.filter(key=key).exists():
+            # A changed setting applies from the job's next run.
+            Job.objects.filter(key=key).exclude(interval=seconds).update(interval=seconds)
             continue
         try:
             with transaction.atomic():
-                Job.objects.create(kind=kind, key=key, interval=interval())
+                Job.objects.create(kind=kind, key=key, interval=seconds)
         except IntegrityError:
             pass  # another worker made it
 

@@ -92,3 +92,26 @@ def test_a_changed_interval_applies_to_the_queued_job(api, policy, settings):
     settings.BERTH_RETENTION_INTERVAL = 600
     recurring_ensure()
     assert Job.objects.get(key=RETENTION_JOB).interval == 600
+
+
+def test_a_failing_run_keeps_what_it_already_deleted_and_is_retried(api, policy, monkeypatch):
+    # The worker's run is the command's: each deletion commits on its own, not when the whole run ends.
+    from retention import services
+
+    digest = old_untagged(api, "old")
+    policy_set(owner="zed", delete_untagged_after_days=7)  # run after alice's
+    real = services.retention_run
+
+    def fails_for_zed(*, owner, **kwargs):
+        if owner == "zed":
+            raise RuntimeError("storage went away")
+        return real(owner=owner, **kwargs)
+
+    monkeypatch.setattr(services, "retention_run", fails_for_zed)
+    recurring_ensure()
+    Job.objects.exclude(key=RETENTION_JOB).delete()
+    assert job_run_next()
+    assert deleted(digest) and RetentionRun.objects.filter(owner=OWNER).exists()
+    job = Job.objects.get(key=RETENTION_JOB)
+    assert "storage went away" in job.last_error and job.attempts == 1
+    assert timedelta(0) < job.run_at - timezone.now() <= timedelta(seconds=30)

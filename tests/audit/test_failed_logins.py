@@ -55,3 +55,12 @@ def test_a_signed_in_browser_sending_a_wrong_token_is_not_the_actor(db):
     browser.force_login(carol)
     assert browser.get("/v2/", HTTP_AUTHORIZATION=basic_auth("carol", "wrong")).status_code == 401
     assert AuditEntry.objects.get(action=Action.LOGIN_FAILED).actor is None
+
+
+def test_behind_a_trusted_proxy_the_address_is_the_client_the_proxy_saw(db, settings):
+    # The first X-Forwarded-For hop is whatever the client wrote; the last is the one the proxy appended.
+    settings.BERTH_TRUST_PROXY_HEADERS = True
+    user_create(username="carol")
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1, 192.0.2.44")
+    assert client.get("/v2/", HTTP_AUTHORIZATION=basic_auth("carol", "wrong")).status_code == 401
+    assert AuditEntry.objects.get(action=Action.LOGIN_FAILED).address == "192.0.2.44"

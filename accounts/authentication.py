@@ -12,6 +12,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from accounts import refresh_tokens, registry_tokens, throttling, tokens
 from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.registry_tokens import RegistryGrant
+from audit.services import audit_failed_login
 from registry.api.actions import mount_source, request_action
 from registry.oci.names import is_valid_name
 from sources.identity import JobIdentity
@@ -115,6 +116,8 @@ def token_failed(*, address: str | None, username: str) -> None:
     """Count an invalid token from address; raise LoginThrottled if address already sent too many."""
     throttling.check_token(address=address)
     throttling.record_failure(kind=FailedLogin.Kind.TOKEN, username=username, address=address)
+    # After the throttle: refused floods are not written to the audit log.
+    audit_failed_login(username=username, via="token")
 
 
 class RegistryTokenAuthentication(BaseAuthentication):

@@ -243,6 +243,10 @@ BERTH_WEBHOOK_RETRY_BASE = env.float("BERTH_WEBHOOK_RETRY_BASE", default=10.0)
 BERTH_WEBHOOK_RETRY_HOURS = env.float("BERTH_WEBHOOK_RETRY_HOURS", default=25.0)
 BERTH_WORKER_POLL_INTERVAL = env.float("BERTH_WORKER_POLL_INTERVAL", default=1.0)
 BERTH_DOWNLOAD_FOLD_INTERVAL = env.int("BERTH_DOWNLOAD_FOLD_INTERVAL", default=60)
+# Webhook events, deliveries and attempts are forgotten after this many days (pending ones never).
+BERTH_WEBHOOK_RETENTION_DAYS = env.int("BERTH_WEBHOOK_RETENTION_DAYS", default=30)
+# The worker applies the retention policies every this many seconds; 0 leaves it to `manage.py retention`.
+BERTH_RETENTION_INTERVAL = env.int("BERTH_RETENTION_INTERVAL", default=86400)
 # /metrics (config/metrics.py): a bearer token it asks for when set; the files every process writes to.
 BERTH_METRICS_TOKEN = env.str("BERTH_METRICS_TOKEN", default="")
 BERTH_METRICS_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BERTH_DATA_DIR / "metrics"))

@@ -7,7 +7,7 @@ from accounts.services import package_grant
 from registry.models import Package
 from registry.oci.errors import Denied, NameUnknown
 from sources import services
-from tests.sources.conftest import job_caller, job_for, package, user_caller, v2_request
+from tests.sources.helpers import job_caller, job_for, package, user_caller, v2_request
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from accounts.services import package_grant
 from registry.models import Package
 from sources import services
 from sources.models import PackageRepositoryAccess, SourceRepository
-from tests.sources.conftest import browser, package
+from tests.sources.helpers import browser, package
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from registry.api.base import RegistryView
 from registry.models import Package
 from sources import services
 from sources.models import PackageRepositoryAccess, SourceRepository
-from tests.sources.conftest import GITHUB, GITLAB, job_for, package
+from tests.sources.helpers import GITHUB, GITLAB, job_for, package
 
 pytestmark = pytest.mark.django_db
 

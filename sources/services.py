@@ -7,7 +7,7 @@ The views and commands check who may call these (accounts.access); the services 
 import dataclasses
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from accounts.models import Namespace, Team
@@ -77,8 +77,13 @@ def repository_add(*, namespace: str, url: str, push_refs=(), by=None) -> Source
             raise ValidationError(f"{url} is already registered by another owner ({existing.namespace.name}); "
                                   f"a repository belongs to one owner.")
         raise ValidationError(f"{url} is already registered to {namespace}.")
-    repository = SourceRepository.objects.create(namespace=holder, url=url, issuer=issuer.issuer, claim=claim,
-                                                 push_refs=refs, created_by=by)
+    try:
+        with transaction.atomic():
+            repository = SourceRepository.objects.create(namespace=holder, url=url, issuer=issuer.issuer,
+                                                         claim=claim, push_refs=refs, created_by=by)
+    except IntegrityError:
+        # Someone registered it between the check and the insert.
+        raise ValidationError(f"{url} is already registered.") from None
     audit_record(action=Action.REPOSITORY_ADD, namespace=namespace, actor=by,
                  data={"repository": url, "push_refs": refs})
     return repository

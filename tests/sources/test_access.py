@@ -205,3 +205,24 @@ class TestJobs:
         assert access.caller_permitted(user_caller(people["alice"]), app) == access.ALL_ACTIONS
         assert access.caller_permitted(user_caller(people["bob"]), app) == frozenset()
         assert isinstance(refused(user_caller(people["bob"]), "alice/app", "pull"), NameUnknown)
+
+
+def test_the_decisions_write_nothing(people, app_repo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    app = package("alice/app")
+    services.package_connect(package=app, repository=app_repo, inherit_access=True)
+    job, bob = job_caller(job_for(app_repo)), user_caller(people["bob"])
+    with CaptureQueriesContext(connection) as queries:
+        for caller in (job, bob):
+            for name in ("alice/app", "alice/new", "acme/new"):
+                for action in ("pull", "push", "delete"):
+                    refused(caller, name, action)
+            access.grant(caller, {"alice/new": {"push"}, "alice/app": {"pull", "push", "delete"}})
+            access.caller_permitted(caller, app)
+            access.caller_administers(caller, app)
+        list(access.visible_packages(people["bob"]))
+    statements = [q["sql"].split(None, 1)[0].upper() for q in queries.captured_queries]
+    assert statements and set(statements) <= {"SELECT"}
+    assert not Package.objects.filter(name__in=["alice/new", "acme/new"]).exists()

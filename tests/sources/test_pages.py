@@ -105,7 +105,7 @@ class TestPackageSettings:
         app.refresh_from_db()
         assert app.inherit_access
         page = client.get(SETTINGS).content.decode()
-        assert "(connected)" in page
+        assert "(connected)" in page and "alice/app inherits access from https://github.com/alice/app" in page
         assert 'href="https://github.com/alice/app"' in client.get("/alice/packages/container/app").content.decode()
         client.post(f"{SETTINGS}/source/disconnect")
         app.refresh_from_db()

@@ -116,10 +116,6 @@ def verify_refresh(request, refresh_token: str, username: str = "") -> PersonalA
     return pat
 
 
-# How long a client waits before asking again when an issuer's keys can't be fetched.
-KEYS_RETRY_AFTER = 30
-
-
 def verify_job(request, token: str) -> JobIdentity:
     """Return the CI job a job token proves; raise InvalidJobToken (KeysUnavailable) or LoginThrottled.
 
@@ -152,9 +148,9 @@ def job_current(job_claim: dict) -> JobIdentity:
     return job_identity_current(job)
 
 
-def keys_unavailable(exc: Exception) -> Unavailable:
+def keys_unavailable(exc: oidc.KeysUnavailable) -> Unavailable:
     """Return the 503 a job token gets while its issuer's keys can't be fetched."""
-    return Unavailable(f"{exc}; try again shortly", headers={"Retry-After": str(KEYS_RETRY_AFTER)})
+    return Unavailable(f"{exc}; try again shortly", headers={"Retry-After": str(exc.retry_after)})
 
 
 def token_failed(*, address: str | None, username: str) -> None:

@@ -12,7 +12,6 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 
 from accounts import oidc, throttling, tokens
 from accounts.authentication import (
-    KEYS_RETRY_AFTER,
     Credential,
     basic_credentials,
     token_failed,
@@ -42,9 +41,9 @@ def verify_header_token(request, value: str) -> PersonalAccessToken:
         raise
 
 
-def keys_unavailable(exc: Exception) -> ApiError:
+def keys_unavailable(exc: oidc.KeysUnavailable) -> ApiError:
     """Return the 503 a job token gets while its issuer's keys can't be fetched."""
-    error = ApiError(f"{exc}; try again shortly", headers={"Retry-After": str(KEYS_RETRY_AFTER)})
+    error = ApiError(f"{exc}; try again shortly", headers={"Retry-After": str(exc.retry_after)})
     error.status = 503
     return error
 

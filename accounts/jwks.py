@@ -172,12 +172,13 @@ def _matching(jwks: dict, kid: str | None, alg: str, issuer: Issuer) -> list[jwt
     for jwk in jwks.get("keys", ()):
         if not isinstance(jwk, dict) or (kid is not None and jwk.get("kid") != kid):
             continue
-        if jwk.get("use", "sig") != "sig" or jwk.get("alg", alg) != alg:
+        if jwk.get("use", "sig") != "sig":
             continue
-        if (jwk.get("kty"), jwk.get("crv")) != KEY_TYPES[alg]:
+        if (jwk.get("kty"), jwk.get("crv")) != KEY_TYPES[alg] or jwk.get("alg", alg) != alg:
             if kid is not None:
+                kind = jwk.get("alg") or f"{jwk.get('kty')} key"
                 raise InvalidJobToken(f"the job token says {alg}, but key {kid!r} of {issuer.keys_source} is "
-                                      f"a {jwk.get('kty')} key; its signature can't verify")
+                                      f"for {kind}; its signature can't verify")
             continue
         try:
             found.append(jwt.PyJWK(jwk, algorithm=alg))

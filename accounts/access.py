@@ -297,6 +297,11 @@ def holds_namespace(user, namespace: str) -> bool:
     return namespace_role(user, namespace) == Role.ADMIN
 
 
+def can_view_repositories(user, namespace: str) -> bool:
+    """Return True if user may see namespace's source repositories: its holder, or its organization's members."""
+    return namespace_role(user, namespace) in (Role.ADMIN, "member")
+
+
 def settled_by_holder(user, package: Package) -> bool:
     """Return True if package's row and its namespace holder settle user's pull without reading memberships.
 

@@ -16,14 +16,13 @@ from registry.models import Package, Visibility
 from sources import services as source_services
 from tests.accounts.helpers import errors, granted, post_token
 from tests.helpers import basic_auth
-from tests.oidc_issuer import OIDCIssuer
+from tests.oidc_issuer import GITLAB, OIDCIssuer
 from tests.registry.helpers import push_image
 
 pytestmark = pytest.mark.django_db
 
 AUDIENCE = "berth.test"
 GITHUB_URL = "https://github.com/{repository}"
-GITLAB_URL = "https://gitlab.test/{repository}"
 APP_URL = "https://github.com/alice/app"
 
 
@@ -39,9 +38,7 @@ def issuer(settings):
 def gitlab(settings, issuer):
     """A GitLab-shaped issuer trusted beside issuer (project_path, ref_path...)."""
     with OIDCIssuer() as lab:
-        settings.BERTH_CI_ISSUERS = [*settings.BERTH_CI_ISSUERS, lab.config(
-            audience=AUDIENCE, repository_claim="project_path", repository_url=GITLAB_URL, ref_claim="ref_path",
-            sha_claim="sha", workflow_claim="ci_config_ref_uri", run_claim="pipeline_id")]
+        settings.BERTH_CI_ISSUERS = [*settings.BERTH_CI_ISSUERS, lab.config(audience=AUDIENCE, **GITLAB)]
         yield lab
 
 
@@ -101,11 +98,13 @@ def test_a_job_token_is_the_password_at_get_token(job_token, repository, alg):
 
 
 def test_gitlab_shaped_job_tokens_sign_in(gitlab, alice_user):
-    source_services.repository_add(namespace="alice", url="https://gitlab.test/alice/tool", by=alice_user)
-    token = gitlab.mint(gitlab.gitlab_claims(project_path="alice/tool"), alg="ES256")
+    source_services.repository_add(namespace="alice", url="https://gitlab.example.com/alice/tool", by=alice_user)
+    token = gitlab.mint(gitlab.gitlab_claims(project_path="alice/tool", ref="v1", ref_type="tag"), alg="ES256")
     response = token_for(job_client(token), "repository:alice/tool:pull,push")
     assert granted(response) == {"alice/tool": ["pull", "push"]}
-    assert claims_of(response)["job"]["url"] == "https://gitlab.test/alice/tool"
+    job = claims_of(response)["job"]
+    assert job["url"] == "https://gitlab.example.com/alice/tool"
+    assert (job["ref"], job["run"]) == ("refs/tags/v1", "4242")
 
 
 def test_the_oauth2_form_takes_a_job_token_and_gives_no_refresh_token(job_token):

@@ -26,7 +26,7 @@ APP, RELEASES = "https://github.com/ci-owner/app", "https://github.com/ci-owner/
 
 @pytest.fixture(scope="module")
 def issuer():
-    with OIDCIssuer() as github:
+    with OIDCIssuer(audience=AUDIENCE) as github:
         yield github
 
 

@@ -207,6 +207,9 @@ def test_an_issuer_whose_keys_cant_be_fetched_is_503_with_retry_after(settings, 
     assert not FailedLogin.objects.exists()
     form = post_token(Client(), grant_type="password", username="ci", password=token, service="testserver")
     assert form.status_code == 503 and form.json()["error"] == "temporarily_unavailable"
+    direct = job_client(token).get("/v2/")
+    assert direct.status_code == 503 and errors(direct)[0]["code"] == "UNAVAILABLE"
+    assert int(direct["Retry-After"]) > 0
 
 
 # A job token never passes for a personal access token, nor a personal access token for a job token.

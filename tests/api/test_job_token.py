@@ -99,6 +99,15 @@ def test_bad_job_tokens_are_bad_credentials_with_the_reason(issuer, app):
     assert FailedLogin.objects.filter(kind=FailedLogin.Kind.TOKEN).count() == 2
 
 
+def test_an_issuer_whose_keys_cant_be_fetched_is_503(settings, app):
+    with OIDCIssuer() as gone:
+        settings.BERTH_CI_ISSUERS = [*settings.BERTH_CI_ISSUERS, gone.config(repository_url="https://gone.test/{repository}")]
+        token = gone.mint(gone.github_claims(repository="alice/app"))
+    document = assert_error(Client().get(PACKAGE, HTTP_AUTHORIZATION=f"Bearer {token}"), 503, "try again")
+    assert document["message"]
+    assert not FailedLogin.objects.exists()
+
+
 def test_a_job_has_no_user_routes(issuer, app):
     document = assert_error(job_api(issuer).get(f"{BASE}/user/packages", {"package_type": "container"}), 403)
     assert "/users/alice/" in document["message"]

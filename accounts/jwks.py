@@ -7,15 +7,17 @@ once per BERTH_CI_JWKS_REFETCH_SECONDS per issuer across all processes: anyone c
 made-up key ids, and they must not turn Berth into a fetch loop against the issuer.
 """
 
+import http.client
 import json
 import logging
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jwt
-import requests
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +27,7 @@ from accounts.oidc import LOOPBACK, InvalidJobToken, Issuer, KeysUnavailable
 
 logger = logging.getLogger(__name__)
 
+# Seconds to connect and between bytes: an issuer that hangs must not hold a request for long.
 TIMEOUT = 5
 MEMO_SECONDS = 10
 # Real key sets are a few kilobytes; anything far bigger is not a key set.
@@ -66,7 +69,7 @@ def _current(issuer: Issuer) -> tuple[dict, datetime]:
         # The very first fetch skips the gate unless it just failed: every worker's first token would
         # otherwise get a 503 while one of them fetches.
         first = row.fetched_at is None and not row.error
-        row, _ = _fetch(issuer, row, force=first)
+        row = _fetch(issuer, row, gate=None if first else "attempted_at")
     if row.fetched_at is None:
         raise KeysUnavailable(f"the signing keys of {issuer.issuer} can't be fetched: "
                               f"{row.error or 'another server is fetching them'}; try again shortly")
@@ -81,8 +84,8 @@ def _after_unknown_kid(issuer: Issuer, seen_fetched_at: datetime) -> dict:
     row = IssuerKeySet.objects.get(issuer=issuer.issuer)
     # Unless another process fetched them since this one last looked:
     if row.fetched_at is None or row.fetched_at <= seen_fetched_at:
-        row, tried = _fetch(issuer, row, force=False)
-        if tried and row.error:
+        row = _fetch(issuer, row, gate="refetched_at")
+        if row.error:
             # The token may well be signed with a key we can't see yet: not the token's fault.
             raise KeysUnavailable(f"the job token names a key {issuer.issuer} did not publish when last fetched, "
                                   f"and its keys can't be fetched again now: {row.error}; try again shortly")
@@ -94,19 +97,18 @@ def _fresh(fetched_at: datetime) -> bool:
     return timezone.now() - fetched_at < timedelta(seconds=settings.BERTH_CI_JWKS_TTL)
 
 
-def _fetch(issuer: Issuer, row: IssuerKeySet, *, force: bool) -> tuple[IssuerKeySet, bool]:
-    """Fetch the issuer's keys into row unless a process began a fetch in the last REFETCH seconds (or force).
+def _fetch(issuer: Issuer, row: IssuerKeySet, *, gate: str | None) -> IssuerKeySet:
+    """Fetch the issuer's keys into row unless the gate time is less than REFETCH seconds ago (None: no gate).
 
-    Return the row as the database now holds it, and whether this process fetched.
+    Return the row as the database now holds it.
     """
     now = timezone.now()
     rows = IssuerKeySet.objects.filter(pk=row.pk)
-    if not force:
-        gap = timedelta(seconds=settings.BERTH_CI_JWKS_REFETCH_SECONDS)
-        rows = rows.filter(Q(attempted_at__isnull=True) | Q(attempted_at__lte=now - gap))
+    if gate:
+        since = now - timedelta(seconds=settings.BERTH_CI_JWKS_REFETCH_SECONDS)
+        rows = rows.filter(Q(**{f"{gate}__isnull": True}) | Q(**{f"{gate}__lte": since}))
     # One conditional UPDATE decides which process fetches: the database is the only state they share.
-    tried = bool(rows.update(attempted_at=now))
-    if tried:
+    if rows.update(**{"attempted_at": now, gate or "attempted_at": now}):
         try:
             jwks = _download(issuer)
         except KeysUnavailable as exc:
@@ -115,7 +117,7 @@ def _fetch(issuer: Issuer, row: IssuerKeySet, *, force: bool) -> tuple[IssuerKey
         else:
             IssuerKeySet.objects.filter(pk=row.pk).update(jwks=jwks, fetched_at=timezone.now(), error="")
     row.refresh_from_db()
-    return row, tried
+    return row
 
 
 def _download(issuer: Issuer) -> dict:
@@ -138,12 +140,15 @@ def _download(issuer: Issuer) -> dict:
 
 
 def _get_json(url: str) -> dict:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
-        with requests.get(url, timeout=TIMEOUT, stream=True, headers={"Accept": "application/json"}) as response:
-            if response.status_code != 200:
-                raise KeysUnavailable(f"{url} answered {response.status_code}")
-            body = response.raw.read(MAX_DOCUMENT + 1, decode_content=True)
-    except requests.RequestException as exc:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            body = response.read(MAX_DOCUMENT + 1)
+    except urllib.error.HTTPError as exc:
+        raise KeysUnavailable(f"{url} answered {exc.code}")
+    except urllib.error.URLError as exc:
+        raise KeysUnavailable(f"{url} can't be reached ({exc.reason})")
+    except (OSError, http.client.HTTPException) as exc:
         raise KeysUnavailable(f"{url} can't be reached ({type(exc).__name__}: {exc})")
     if len(body) > MAX_DOCUMENT:
         raise KeysUnavailable(f"{url} answered more than {MAX_DOCUMENT} bytes")

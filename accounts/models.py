@@ -180,14 +180,15 @@ class FailedLogin(models.Model):
 class IssuerKeySet(models.Model):
     """A CI issuer's published signing keys (its JWKS), cached once for every worker and server.
 
-    attempted_at records the last fetch begun by any process, so fetches on an unknown key id stay
-    rate-limited across all of them (accounts/jwks.py).
+    The times of the last fetch any process began, and of the last one an unknown key id caused, keep
+    fetches rate-limited across all processes (accounts/jwks.py).
     """
 
     issuer = models.CharField(max_length=500, unique=True)
     jwks = models.JSONField(default=dict)
     fetched_at = models.DateTimeField(null=True)
     attempted_at = models.DateTimeField(null=True)
+    refetched_at = models.DateTimeField(null=True)
     # Why the last fetch failed, until one succeeds; shown when there are no keys to fall back on.
     error = models.TextField(blank=True)
 

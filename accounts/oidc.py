@@ -71,7 +71,14 @@ class Issuer:
         Tolerates what people paste: surrounding spaces, a trailing slash or `.git`, and another case
         in the scheme and host.
         """
-        url = url.strip().removesuffix("/").removesuffix(".git")
+        url = url.strip().removesuffix("/")
+        for candidate in (url.removesuffix(".git"), url):
+            value = self._value_in(candidate)
+            if value is not None:
+                return value
+        return None
+
+    def _value_in(self, url: str) -> str | None:
         prefix, suffix = self.repository_url.split(PLACEHOLDER, 1)
         if len(url) <= len(prefix) + len(suffix) or not url.lower().startswith(prefix.lower()):
             return None

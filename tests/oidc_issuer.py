@@ -105,7 +105,11 @@ class OIDCIssuer:
                          {**ec_jwk, "kid": self.kids["ES256"], "use": "sig", "alg": "ES256"}]}
 
     def config(self, audience: str | None = None, **overrides) -> dict:
-        """Return this issuer's entry for settings.BERTH_CI_ISSUERS (GitHub-shaped unless overridden)."""
+        """Return this issuer's entry for settings.BERTH_CI_ISSUERS (GitHub-shaped unless overridden).
+
+        Two issuers in one test need different repository_url templates (e.g. **GITLAB for the second):
+        a repository URL belongs to the first issuer whose template matches it.
+        """
         return {"issuer": self.url, "audience": audience or self.audience, "repository_claim": "repository",
                 "repository_url": "https://github.com/{repository}", **overrides}
 

@@ -175,3 +175,21 @@ class FailedLogin(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["kind", "address", "created_at"], name="failed_login_kind_address")]
+
+
+class IssuerKeySet(models.Model):
+    """A CI issuer's published signing keys (its JWKS), cached once for every worker and server.
+
+    attempted_at records the last fetch begun by any process, so fetches on an unknown key id stay
+    rate-limited across all of them (accounts/jwks.py).
+    """
+
+    issuer = models.CharField(max_length=500, unique=True)
+    jwks = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(null=True)
+    attempted_at = models.DateTimeField(null=True)
+    # Why the last fetch failed, until one succeeds; shown when there are no keys to fall back on.
+    error = models.TextField(blank=True)
+
+    def __str__(self):
+        return self.issuer

@@ -60,7 +60,7 @@ def issue_token(pat: PersonalAccessToken | None, scope_values: list[str]) -> tup
     """
     user = pat.user if pat is not None else AnonymousUser()
     scopes = tokens.scope_actions(pat.scopes) if pat is not None else {"pull"}
-    granted = access.grant(user, scopes, parse_scopes(scope_values))
+    granted = access.grant(access.Caller(user, frozenset(scopes), None, pat is not None), parse_scopes(scope_values))
     token, expires_in, issued_at = registry_tokens.issue(
         username=user.get_username(), user_id=user.pk, pat_id=pat.pk if pat else None, access=granted)
     return {

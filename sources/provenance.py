@@ -51,12 +51,6 @@ def repository_path(url: str) -> str:
     return urlsplit(url).path.strip("/")
 
 
-def normalised_url(url: str) -> str:
-    """Return a repository URL as sources registers it: no surrounding space, trailing slash or .git."""
-    url = url.strip().rstrip("/")
-    return url[:-len(".git")].rstrip("/") if url.endswith(".git") else url
-
-
 @dataclass(frozen=True)
 class Published:
     """What the pages and the REST API say about a version a CI job pushed."""
@@ -128,8 +122,9 @@ def source_urls(manifest) -> list[str]:
     urls = []
     for values in (manifest.annotations, manifest.labels):
         value = values.get(SOURCE) if isinstance(values, dict) else None
-        if isinstance(value, str) and normalised_url(value) and normalised_url(value) not in urls:
-            urls.append(normalised_url(value))
+        url = value.strip() if isinstance(value, str) else ""
+        if url and url not in urls:
+            urls.append(url)
     return urls
 
 
@@ -139,12 +134,10 @@ def connect_from_labels(*, package, manifest, user) -> bool:
     Only a person's push connects (a CI job's package is connected when the job creates it), and only
     a package that isn't connected yet: a label never moves a package from one repository to another.
     """
-    if package.source_repository_id is not None or user is None or not user.is_authenticated:
-        return False
-    urls = source_urls(manifest)
-    # Most labelled images name a repository nobody registered: answer those without asking sources.
-    if not urls or not SourceRepository.objects.filter(namespace__name=package.namespace, url__in=urls).exists():
-        return False
-    from sources.services import connect_from_source  # sources.services imports registry's services
+    # sources.services reaches events.outbox (through registry's services), which imports this module.
+    from sources.services import connect_from_source
 
-    return any(connect_from_source(package=package, source_url=url, user=user) for url in urls)
+    if package.source_repository_id is not None or user is None:
+        return False
+    # connect_from_source compares them normalised (sources.services.normalize_url: case, slash, .git).
+    return any(connect_from_source(package=package, source_url=url, user=user) for url in source_urls(manifest))

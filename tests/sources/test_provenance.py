@@ -1,7 +1,15 @@
 """Provenance: what a version a CI job pushed records, the sentence that tells it, and what events carry."""
 
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.test import APIRequestFactory, force_authenticate
+
+from accounts.authentication import Credential
+from accounts.registry_tokens import RegistryGrant
 from events.models import Event, EventType
+from registry.api.manifests import ManifestView
 from registry.models import Package
+from registry.oci import media_types as mt
+from sources import services
 from sources.models import Provenance
 from sources.provenance import Published, commit_url, published
 from tests.sources.provenance_helpers import GITHUB, SHA, URL, image, job_for, put, register
@@ -17,6 +25,34 @@ def test_a_job_push_records_the_jobs_repository_ref_commit_workflow_and_run(api)
     assert provenance.issuer == GITHUB
     assert (provenance.ref, provenance.sha, provenance.workflow, provenance.run_id) == (
         "refs/heads/main", SHA, "release.yml", "4242")
+
+
+def put_as(job, raw: bytes, reference: str = "v1", name: str = "alice/app"):
+    """PUT raw through /v2/'s manifest view as a CI job whose registry token grants it pull and push on name."""
+    request = APIRequestFactory().put(f"/v2/{name}/manifests/{reference}", raw, content_type=mt.OCI_MANIFEST)
+    grant = RegistryGrant(user_id=None, pat_id=None, access={name: frozenset({"pull", "push"})})
+    force_authenticate(request, user=AnonymousUser(), token=Credential(pat=None, grant=grant, job=job))
+    return ManifestView.as_view()(request, name=name, reference=reference)
+
+
+def test_a_manifest_put_by_a_ci_job_records_its_provenance_and_names_the_job_as_pusher(api):
+    repository = register()
+    raw = image(api)
+    services.package_connect(package=Package.objects.get(name="alice/app"), repository=repository)
+
+    response = put_as(job_for(repository), raw)
+    assert response.status_code == 201, response.content
+    provenance = Provenance.objects.get(manifest__digest=response["Docker-Content-Digest"])
+    assert (provenance.repository_url, provenance.run_id) == (URL, "4242")
+    assert Event.objects.get(type=EventType.PUBLISHED).data["pusher"] == "alice/app"
+
+
+def test_a_manifest_put_by_a_person_records_none(api):
+    register()
+    response = api.put("/v2/alice/app/manifests/v1", image(api), content_type=mt.OCI_MANIFEST)
+    assert response.status_code == 201, response.content
+    assert not Provenance.objects.exists()
+    assert Event.objects.get(type=EventType.PUBLISHED).data["pusher"] == "alice"
 
 
 def test_a_person_push_records_no_provenance(api, django_user_model):

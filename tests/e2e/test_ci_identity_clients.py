@@ -6,6 +6,7 @@ token for its repository, and a refused token must fail. gunicorn's access log, 
 offset a step starts at, tells which of the two requests a client made.
 """
 
+import contextlib
 import re
 import time
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.e2e import ci_identity_helpers, images
 from tests.e2e.ci_identity_helpers import APP, AUDIENCE, OWNER, package_row
+from tests.servers import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -30,12 +32,20 @@ class AccessLog:
         self.path = server.log
         self.offset = self.path.stat().st_size
 
-    def token_requests(self) -> list[tuple[str, str]]:
-        """Return (method, status) of each /token request logged since, in order."""
-        # gunicorn writes a request's line after answering it; the client has seen the answer by now.
-        with self.path.open("rb") as log:
-            log.seek(self.offset)
-            return TOKEN_REQUEST.findall(log.read().decode(errors="replace"))
+    def token_requests(self, at_least: int = 1) -> list[tuple[str, str]]:
+        """Return (method, status) of each /token request logged since, in order, once at_least are."""
+        # gunicorn logs a request just after answering it: a client may have exited before the line is written.
+        found: list[tuple[str, str]] = []
+
+        def logged() -> bool:
+            with self.path.open("rb") as log:
+                log.seek(self.offset)
+                found[:] = TOKEN_REQUEST.findall(log.read().decode(errors="replace"))
+            return len(found) >= at_least
+
+        with contextlib.suppress(RuntimeError):  # fewer than at_least: the caller's assertion says what came
+            wait_until(logged, timeout=5, what="/token requests in the access log")
+        return found
 
 
 def job_token(issuer, repository: str = "ci-owner/app", **claims) -> str:
@@ -154,5 +164,6 @@ def test_ctr_with_a_refused_job_token_fails(ci_berth, issuer, containerd, ctr_im
         assert result.returncode != 0, result.output
         assert "401 Unauthorized" in result.output, result.output
         # containerd's POST was refused, and so was the GET it falls back to on a 401.
-        assert log.token_requests() == [("POST", "401"), ("GET", "401")], log.token_requests()
+        requests = log.token_requests(at_least=2)
+        assert requests == [("POST", "401"), ("GET", "401")], requests
         assert package_row(ci_berth, f"{OWNER}/ctr-refused-{number}") is None

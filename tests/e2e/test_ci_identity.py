@@ -20,6 +20,7 @@ pytestmark = pytest.mark.e2e
 # The shared fixtures, bound in this module so that it gets a server of its own.
 issuer, ci_berth = ci_identity_helpers.issuer, ci_identity_helpers.ci_berth
 
+
 @pytest.fixture(scope="module")
 def image(dockerd) -> str:
     rootfs = images.tar_bytes({"etc/ci-identity-test": b"pushed by tests/e2e/test_ci_identity.py\n"})

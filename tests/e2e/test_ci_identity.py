@@ -6,44 +6,19 @@ ci-owner's repositories registered by `manage.py add_repository`. Each job gets 
 config of its own, so its login never touches another's.
 """
 
-import json
 import time
 
 import pytest
-import requests
 
-from tests.e2e import images
+from tests.e2e import ci_identity_helpers, images
+from tests.e2e.ci_identity_helpers import APP, AUDIENCE, OWNER, api, package_row
 from tests.e2e.test_login import DockerClient, pull, push
-from tests.helpers import start_berth
 from tests.oidc_issuer import OIDCIssuer
 
 pytestmark = pytest.mark.e2e
 
-AUDIENCE = "berth-e2e"
-OWNER = "ci-owner"
-APP, RELEASES = "https://github.com/ci-owner/app", "https://github.com/ci-owner/releases"
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    with OIDCIssuer(audience=AUDIENCE) as github:
-        yield github
-
-
-@pytest.fixture(scope="module")
-def ci_berth(issuer, tmp_path_factory):
-    """Berth trusting issuer, with ci-owner's app (any ref pushes) and releases (main and tags push)."""
-    config = issuer.config(audience=AUDIENCE, repository_url="https://github.com/{repository}")
-    # Refetches on an unknown kid every second at most, so the rotation case never waits out the limit.
-    server = start_berth(tmp_path_factory, BERTH_CI_ISSUERS=json.dumps([config]), BERTH_CI_JWKS_REFETCH_SECONDS="1")
-    try:
-        server.owner_token = server.manage("create_token", OWNER, "--scopes", "write:packages,delete:packages",
-                                           "--create-user").strip()
-        server.manage("add_repository", OWNER, APP)
-        server.manage("add_repository", OWNER, RELEASES, "--push-refs", "refs/heads/main,refs/tags/*")
-        yield server
-    finally:
-        server.stop()
+# The shared fixtures, bound in this module so that it gets a server of its own.
+issuer, ci_berth = ci_identity_helpers.issuer, ci_identity_helpers.ci_berth
 
 
 @pytest.fixture(scope="module")
@@ -65,20 +40,6 @@ def job(issuer, ci_berth, dockerd, tmp_path):
             assert "Login Succeeded" in client.login(ci_berth.host, "ci", client.token).output
         return client
     return make
-
-
-def api(ci_berth, method: str, path: str, token: str) -> requests.Response:
-    return requests.request(method, f"{ci_berth.url}/api/v3{path}", headers={"Authorization": f"Bearer {token}"},
-                            timeout=60)
-
-
-def package_row(ci_berth, name: str) -> dict:
-    """Return how the database connects package name: its repository URL and inherit_access."""
-    code = ("import json; from registry.models import Package; "
-            f"p = Package.objects.filter(name={name!r}).select_related('source_repository').first(); "
-            "print(json.dumps(p and {'repository': p.source_repository and p.source_repository.url, "
-            "'inherit_access': p.inherit_access}))")
-    return json.loads(ci_berth.manage("shell", "-c", code).strip().splitlines()[-1])
 
 
 def test_a_job_publishes_a_new_package_connected_to_its_repository_and_pulls_it(ci_berth, job, image):

@@ -17,13 +17,18 @@ class Action(models.TextChoices):
     VERSION_DELETE = "package_version.delete", "Deleted a version"
     VERSION_RESTORE = "package_version.restore", "Restored a version"
     VISIBILITY_CHANGE = "package.visibility_change", "Changed a package's visibility"
-    ACCESS_GRANT = "package.access_grant", "Granted access to a package"
-    ACCESS_REVOKE = "package.access_revoke", "Revoked access to a package"
+    # Also a repository's grants (data names the repository) and a repository's CI access to a package.
+    ACCESS_GRANT = "package.access_grant", "Granted access to a package or repository"
+    ACCESS_REVOKE = "package.access_revoke", "Revoked access to a package or repository"
     WEBHOOK_CREATE = "hook.create", "Created a webhook"
     WEBHOOK_UPDATE = "hook.config_changed", "Changed a webhook"
     WEBHOOK_DELETE = "hook.destroy", "Deleted a webhook"
     RETENTION_RUN = "package.retention_run", "Ran a retention policy"
-    REPOSITORY_ADD = "package.repository_add", "Connected a repository"
+    REPOSITORY_ADD = "package.repository_add", "Added a source repository"
+    REPOSITORY_REMOVE = "package.repository_remove", "Removed a source repository"
+    REPOSITORY_CONNECT = "package.repository_connect", "Connected a package to a repository"
+    REPOSITORY_DISCONNECT = "package.repository_disconnect", "Disconnected a package from its repository"
+    INHERIT_ACCESS_CHANGE = "package.inherit_access_change", "Changed whether a package inherits access"
 
 
 class AuditEntry(models.Model):

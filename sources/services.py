@@ -92,8 +92,22 @@ def repository_add(*, namespace: str, url: str, push_refs=(), by=None) -> Source
 @transaction.atomic
 def repository_remove(*, repository: SourceRepository, by=None) -> None:
     """Forget repository: its jobs can no longer sign in, its packages are disconnected and keep their own grants."""
-    Package.all_objects.filter(source_repository=repository).update(source_repository=None, inherit_access=False)
+    owner, url = repository.namespace.name, repository.url
+    connected = Package.all_objects.filter(source_repository=repository)
+    disconnected = list(connected.order_by("name").values_list("namespace", "name"))
+    # Its CI access to other packages goes with it (on delete cascade): their owners' logs say so.
+    ci_access = list(PackageRepositoryAccess.objects.filter(repository=repository).order_by("package__name")
+                     .values_list("package__namespace", "package__name"))
+    connected.update(source_repository=None, inherit_access=False)
     repository.delete()
+    audit_record(action=Action.REPOSITORY_REMOVE, namespace=owner, actor=by,
+                 data={"repository": url, "packages": [name for _, name in disconnected]})
+    for namespace, name in disconnected:
+        audit_record(action=Action.REPOSITORY_DISCONNECT, namespace=namespace, actor=by, package=name,
+                     data={"repository": url})
+    for namespace, name in ci_access:
+        audit_record(action=Action.ACCESS_REVOKE, namespace=namespace, actor=by, package=name,
+                     data={"grantee": url, "repository": url})
 
 
 @transaction.atomic
@@ -117,13 +131,22 @@ def repository_grant(*, repository: SourceRepository, role: str, user=None, team
     grantee = {"user": user} if user is not None else {"team": team}
     permission, _ = RepositoryPermission.objects.update_or_create(repository=repository, **grantee,
                                                                   defaults={"role": Role(role)})
+    audit_record(action=Action.ACCESS_GRANT, namespace=repository.namespace.name, actor=by,
+                 data={"repository": repository.url, "grantee": _grantee(repository, user, team), "role": role})
     return permission
 
 
 @transaction.atomic
 def repository_revoke(*, repository: SourceRepository, user=None, team: Team | None = None, by=None) -> None:
     grantee = {"user": user} if user is not None else {"team": team}
-    RepositoryPermission.objects.filter(repository=repository, **grantee).delete()
+    if RepositoryPermission.objects.filter(repository=repository, **grantee).delete()[0]:
+        audit_record(action=Action.ACCESS_REVOKE, namespace=repository.namespace.name, actor=by,
+                     data={"repository": repository.url, "grantee": _grantee(repository, user, team)})
+
+
+def _grantee(repository: SourceRepository, user, team: Team | None) -> str:
+    """Return how the audit log names a repository's grantee, as package grants do: USERNAME or ORG/TEAM."""
+    return user.get_username() if user is not None else f"{repository.namespace.name}/{team.name}"
 
 
 @transaction.atomic
@@ -133,6 +156,7 @@ def package_connect(*, package: Package, repository: SourceRepository, inherit_a
     if repository.namespace.name != package.namespace:
         raise ValidationError(f"{repository.url} belongs to {repository.namespace.name}, not {package.namespace}; "
                               f"connect {package.name} to one of {package.namespace}'s repositories.")
+    previous = package.source_repository
     package.source_repository = repository
     fields = ["source_repository"]
     if inherit_access is not None:
@@ -141,15 +165,24 @@ def package_connect(*, package: Package, repository: SourceRepository, inherit_a
     package.save(update_fields=fields)
     # The connected repository is admin anyway; a separate CI access row would only confuse the list.
     PackageRepositoryAccess.objects.filter(package=package, repository=repository).delete()
+    data = {"repository": repository.url, "inherit_access": package.inherit_access}
+    if previous is not None and previous.pk != repository.pk:
+        data["previous_repository"] = previous.url
+    audit_record(action=Action.REPOSITORY_CONNECT, namespace=package.namespace, actor=by, package=package.name,
+                 data=data)
     return package
 
 
 @transaction.atomic
 def package_disconnect(*, package: Package, by=None) -> Package:
     """Disconnect package from its repository; its own grants apply again."""
+    previous = package.source_repository
     package.source_repository = None
     package.inherit_access = False
     package.save(update_fields=["source_repository", "inherit_access"])
+    if previous is not None:
+        audit_record(action=Action.REPOSITORY_DISCONNECT, namespace=package.namespace, actor=by,
+                     package=package.name, data={"repository": previous.url})
     return package
 
 
@@ -158,8 +191,14 @@ def package_inherit_set(*, package: Package, inherit_access: bool, by=None) -> P
     """Turn on or off whether package's access comes from its connected repository's collaborators."""
     if inherit_access and package.source_repository_id is None:
         raise ValidationError(f"Connect {package.name} to a repository before it can inherit its access.")
+    was = package.inherit_access
     package.inherit_access = inherit_access
     package.save(update_fields=["inherit_access"])
+    if was != inherit_access:
+        # Who may use the package changes: its own grants or the repository's collaborators.
+        audit_record(action=Action.INHERIT_ACCESS_CHANGE, namespace=package.namespace, actor=by,
+                     package=package.name,
+                     data={"repository": package.source_repository.url, "inherit_access": inherit_access})
     return package
 
 
@@ -173,6 +212,9 @@ def package_repository_access_set(*, package: Package, repository: SourceReposit
         raise ValidationError(f"{repository.url} is connected to {package.name} and has admin on it already.")
     access, _ = PackageRepositoryAccess.objects.update_or_create(package=package, repository=repository,
                                                                  defaults={"role": Role(role)})
+    # The grantee is the repository's CI jobs, named as its URL.
+    audit_record(action=Action.ACCESS_GRANT, namespace=package.namespace, actor=by, package=package.name,
+                 data={"grantee": repository.url, "repository": repository.url, "role": role})
     return access
 
 
@@ -180,7 +222,9 @@ def package_repository_access_set(*, package: Package, repository: SourceReposit
 def package_repository_access_remove(*, package: Package, repository: SourceRepository, by=None) -> None:
     if package.source_repository_id == repository.pk:
         raise ValidationError(f"{repository.url} is connected to {package.name}; disconnect it instead.")
-    PackageRepositoryAccess.objects.filter(package=package, repository=repository).delete()
+    if PackageRepositoryAccess.objects.filter(package=package, repository=repository).delete()[0]:
+        audit_record(action=Action.ACCESS_REVOKE, namespace=package.namespace, actor=by, package=package.name,
+                     data={"grantee": repository.url, "repository": repository.url})
 
 
 @transaction.atomic
@@ -198,6 +242,8 @@ def package_create_for_job(*, name: str, job: JobIdentity) -> Package:
     package.save(update_fields=["source_repository", "inherit_access"])
     audit_record(action=Action.PACKAGE_CREATE, namespace=package.namespace, actor_name=job.username,
                  package=package.name, data={"repository": job.repository_url, "ref": job.ref})
+    audit_record(action=Action.REPOSITORY_CONNECT, namespace=package.namespace, actor_name=job.username,
+                 package=package.name, data={"repository": job.repository_url, "inherit_access": True})
     return package
 
 
@@ -213,7 +259,7 @@ def connect_from_source(*, package: Package, source_url: str, user) -> bool:
                                                  url__iexact=normalize_url(source_url)).first()
     if repository is None or not access.administers(user, package):
         return False
-    package_connect(package=package, repository=repository)
+    package_connect(package=package, repository=repository, by=user)
     return True
 
 

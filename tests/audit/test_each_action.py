@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from accounts.models import PersonalAccessToken
@@ -17,13 +17,18 @@ from events.services import webhook_create
 from registry.models import Manifest, Package
 from registry.services import trash
 from retention.services import policy_set
+from sources import services as sources
 from tests.helpers import OWNER, basic_auth
-from tests.registry.helpers import push_image
+from tests.oidc_issuer import OIDCIssuer
+from tests.registry.helpers import image_config, push_image
+from tests.sources.helpers import ISSUERS
 
 ADDRESS = "203.0.113.5"
 PASSWORD = "a long enough password 1"
 PAGES = f"/{OWNER}/packages/container/app"
 HOOK_URL = "http://127.0.0.1:9/hook"
+REPO_URL = f"https://github.com/{OWNER}/app"
+REPOSITORIES = f"/{OWNER}/repositories"
 
 
 class Scene:
@@ -47,6 +52,16 @@ class Scene:
     def post(self, path: str, data: dict | None = None) -> None:
         response = self.browser.post(path, data or {})
         assert response.status_code in (200, 302), (path, response.status_code)
+        # The pages answer a refused change with a redirect and an error message.
+        refused = [str(m) for m in response.wsgi_request._messages if m.level_tag == "error"]
+        assert not refused, (path, refused)
+
+    def add_repository(self):
+        return sources.repository_add(namespace=OWNER, url=REPO_URL, by=self.alice)
+
+    def connect(self, inherit_access: bool = False):
+        return sources.package_connect(package=self.package, repository=self.add_repository(),
+                                       inherit_access=inherit_access, by=self.alice)
 
 
 def sign_in(s):
@@ -139,49 +154,149 @@ def run_retention(s):
     call_command("worker", "--once", stdout=io.StringIO())
 
 
-# action -> (how a person does it, whether the entry names alice as the actor, from ADDRESS)
+def add_repository(s):
+    s.post(REPOSITORIES, {"url": f"{REPO_URL}.git", "push_refs": "refs/heads/main"})
+
+
+def remove_repository(s):
+    repository = s.connect().source_repository
+    s.post(f"{REPOSITORIES}/{repository.pk}/remove")
+
+
+def grant_repository_access(s):
+    user_create(username="bob")
+    repository = s.add_repository()
+    s.post(f"{REPOSITORIES}/{repository.pk}/grant", {"grantee": "bob", "role": "write"})
+
+
+def revoke_repository_access(s):
+    repository = s.add_repository()
+    sources.repository_grant(repository=repository, role="write", user=user_create(username="bob"))
+    s.post(f"{REPOSITORIES}/{repository.pk}/revoke", {"grantee": "bob"})
+
+
+def connect_package(s):
+    s.add_repository()
+    s.post(f"{PAGES}/-/settings/source/connect", {"repository": REPO_URL, "inherit_access": "1"})
+
+
+def connect_by_label(s):
+    s.add_repository()
+    labelled = image_config(labels={"org.opencontainers.image.source": REPO_URL})
+    push_image(s.registry, "v2", config=labelled, layers=(b"second",))
+
+
+def connect_by_job(s):
+    with OIDCIssuer() as issuer, override_settings(BERTH_CI_ISSUERS=[issuer.config()]):
+        s.add_repository()  # as this issuer's: its jobs' tokens name it
+        token = issuer.mint(issuer.github_claims(repository=f"{OWNER}/app"))
+        # As `docker login -u ci` then `docker push`: the job's first push creates and connects the package.
+        job = Client(REMOTE_ADDR=ADDRESS, HTTP_AUTHORIZATION=basic_auth("ci", token))
+        push_image(job, "v1", name=f"{OWNER}/new")
+
+
+def disconnect_package(s):
+    s.connect()
+    s.post(f"{PAGES}/-/settings/source/disconnect")
+
+
+def inherit_access(s):
+    s.connect()
+    s.post(f"{PAGES}/-/settings/source/inherit", {"inherit_access": "1"})
+
+
+def grant_ci_access(s):
+    s.add_repository()
+    s.post(f"{PAGES}/-/settings/source/ci-access", {"repository": REPO_URL, "role": "write"})
+
+
+def revoke_ci_access(s):
+    sources.package_repository_access_set(package=s.package, repository=s.add_repository(), role="write")
+    s.post(f"{PAGES}/-/settings/source/ci-access-remove", {"repository": REPO_URL})
+
+
+ALICE, NOBODY, WORKER, JOB = "alice", "nobody", "worker", "job"
+
+# action -> (how a person does it, who the entry names as the actor: alice from ADDRESS, or as described below)
 CASES = {
-    Action.LOGIN: (sign_in, True),
-    Action.LOGIN_FAILED: (fail_sign_in, False),
-    "user.failed_login (token)": (fail_token_login, False),
-    Action.TOKEN_CREATE: (create_token, True),
-    Action.TOKEN_REVOKE: (revoke_token, True),
-    Action.PACKAGE_CREATE: (create_package, True),
-    Action.PACKAGE_PUBLISH: (publish, True),
-    Action.VERSION_DELETE: (delete_version, True),
-    Action.VERSION_RESTORE: (restore_version, True),
-    Action.PACKAGE_DELETE: (delete_package, True),
-    Action.PACKAGE_RESTORE: (restore_package, True),
-    Action.VISIBILITY_CHANGE: (change_visibility, True),
-    Action.ACCESS_GRANT: (grant_access, True),
-    Action.ACCESS_REVOKE: (revoke_access, True),
-    Action.WEBHOOK_CREATE: (create_webhook, True),
-    Action.WEBHOOK_UPDATE: (change_webhook, True),
-    Action.WEBHOOK_DELETE: (delete_webhook, True),
-    Action.RETENTION_RUN: (run_retention, False),
+    Action.LOGIN: (sign_in, ALICE),
+    Action.LOGIN_FAILED: (fail_sign_in, NOBODY),
+    "user.failed_login (token)": (fail_token_login, NOBODY),
+    Action.TOKEN_CREATE: (create_token, ALICE),
+    Action.TOKEN_REVOKE: (revoke_token, ALICE),
+    Action.PACKAGE_CREATE: (create_package, ALICE),
+    Action.PACKAGE_PUBLISH: (publish, ALICE),
+    Action.VERSION_DELETE: (delete_version, ALICE),
+    Action.VERSION_RESTORE: (restore_version, ALICE),
+    Action.PACKAGE_DELETE: (delete_package, ALICE),
+    Action.PACKAGE_RESTORE: (restore_package, ALICE),
+    Action.VISIBILITY_CHANGE: (change_visibility, ALICE),
+    Action.ACCESS_GRANT: (grant_access, ALICE),
+    Action.ACCESS_REVOKE: (revoke_access, ALICE),
+    "package.access_grant (repository)": (grant_repository_access, ALICE),
+    "package.access_revoke (repository)": (revoke_repository_access, ALICE),
+    "package.access_grant (CI access)": (grant_ci_access, ALICE),
+    "package.access_revoke (CI access)": (revoke_ci_access, ALICE),
+    Action.WEBHOOK_CREATE: (create_webhook, ALICE),
+    Action.WEBHOOK_UPDATE: (change_webhook, ALICE),
+    Action.WEBHOOK_DELETE: (delete_webhook, ALICE),
+    Action.RETENTION_RUN: (run_retention, WORKER),
+    Action.REPOSITORY_ADD: (add_repository, ALICE),
+    Action.REPOSITORY_REMOVE: (remove_repository, ALICE),
+    Action.REPOSITORY_CONNECT: (connect_package, ALICE),
+    "package.repository_connect (source label)": (connect_by_label, ALICE),
+    "package.repository_connect (CI job)": (connect_by_job, JOB),
+    Action.REPOSITORY_DISCONNECT: (disconnect_package, ALICE),
+    Action.INHERIT_ACCESS_CHANGE: (inherit_access, ALICE),
+}
+
+# What the entry's data says, where the case's action is about a source repository.
+DATA = {
+    "package.access_grant (repository)": {"repository": REPO_URL, "grantee": "bob", "role": "write"},
+    "package.access_revoke (repository)": {"repository": REPO_URL, "grantee": "bob"},
+    "package.access_grant (CI access)": {"repository": REPO_URL, "grantee": REPO_URL, "role": "write"},
+    "package.access_revoke (CI access)": {"repository": REPO_URL, "grantee": REPO_URL},
+    Action.REPOSITORY_ADD: {"repository": REPO_URL, "push_refs": ["refs/heads/main"]},
+    Action.REPOSITORY_REMOVE: {"repository": REPO_URL, "packages": [f"{OWNER}/app"]},
+    Action.REPOSITORY_CONNECT: {"repository": REPO_URL, "inherit_access": True},
+    "package.repository_connect (source label)": {"repository": REPO_URL, "inherit_access": False},
+    "package.repository_connect (CI job)": {"repository": REPO_URL, "inherit_access": True},
+    Action.REPOSITORY_DISCONNECT: {"repository": REPO_URL},
+    Action.INHERIT_ACCESS_CHANGE: {"repository": REPO_URL, "inherit_access": True},
+}
+
+# The package each case's entry names ("" for an owner's repository and its grants).
+PACKAGE = {
+    "package.access_grant (repository)": "", "package.access_revoke (repository)": "",
+    Action.REPOSITORY_ADD: "", Action.REPOSITORY_REMOVE: "", "package.repository_connect (CI job)": f"{OWNER}/new",
 }
 
 
 def test_every_action_has_a_case():
-    # Connecting a repository is recorded by the sources app, and tested there.
     covered = {str(key).split(" ")[0] for key in CASES}
-    assert covered == set(Action.values) - {Action.REPOSITORY_ADD}
+    assert covered == set(Action.values)
 
 
 @pytest.mark.parametrize("key", CASES, ids=str)
 def test_the_action_is_recorded_on_alices_log(api, settings, key):
     settings.BERTH_WEBHOOK_ALLOW_PRIVATE = True
+    settings.BERTH_CI_ISSUERS = ISSUERS
     action = str(key).split(" ")[0]
-    do, by_alice = CASES[key]
+    do, who = CASES[key]
     scene = Scene(api)
     before = set(AuditEntry.objects.filter(action=action).values_list("pk", flat=True))
     do(scene)
     (entry,) = AuditEntry.objects.filter(action=action).exclude(pk__in=before)
     assert entry.namespace == OWNER
-    if by_alice:
+    if who == ALICE:
         assert (entry.actor, entry.actor_name, entry.address) == (scene.alice, OWNER, ADDRESS)
-    elif action == Action.LOGIN_FAILED:
+    elif who == NOBODY:  # a failed sign-in names whom it tried
         assert (entry.actor, entry.actor_name, entry.address) == (None, OWNER, ADDRESS)
+    elif who == JOB:  # a CI job is named as its repository, and signs in from its runner's address
+        assert (entry.actor, entry.actor_name, entry.address) == (None, f"{OWNER}/app", ADDRESS)
     else:  # the worker's retention run: no one's request
         assert (entry.actor, entry.actor_name, entry.address) == (None, "retention policy", None)
         assert entry.data["deleted"] == 1
+    if key in DATA:
+        assert entry.data == DATA[key]
+        assert entry.package == PACKAGE.get(key, f"{OWNER}/app")

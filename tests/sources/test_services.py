@@ -61,6 +61,22 @@ class TestRepositoryAdd:
         app.refresh_from_db()
         assert (app.source_repository, app.inherit_access) == (None, False)
 
+    def test_removing_is_audited_with_what_it_disconnects_and_the_ci_access_it_takes(self, people, app_repo,
+                                                                                      acme_repo):
+        services.package_connect(package=package("acme/web"), repository=acme_repo)
+        # alice's package lets acme's repository push: her log hears of it going.
+        services.package_repository_access_set(package=package("alice/app"), repository=acme_repo, role="write")
+        before = set(AuditEntry.objects.values_list("pk", flat=True))
+        services.repository_remove(repository=acme_repo, by=people["olga"])
+        entries = {(e.action, e.namespace, e.package, e.actor_name): e.data
+                   for e in AuditEntry.objects.exclude(pk__in=before)}
+        url = "https://github.com/acme/web"
+        assert entries == {
+            (Action.REPOSITORY_REMOVE, "acme", "", "olga"): {"repository": url, "packages": ["acme/web"]},
+            (Action.REPOSITORY_DISCONNECT, "acme", "acme/web", "olga"): {"repository": url},
+            (Action.ACCESS_REVOKE, "alice", "alice/app", "olga"): {"grantee": url, "repository": url},
+        }
+
 
 class TestGrantsAndConnections:
     def test_only_teams_of_the_owning_organization(self, people, app_repo, acme_repo):
@@ -71,6 +87,53 @@ class TestGrantsAndConnections:
         assert acme_repo.permissions.get().role == "write"
         services.repository_revoke(repository=acme_repo, team=people["devs"])
         assert not acme_repo.permissions.exists()
+
+    def test_grants_are_audited_on_the_owner_s_log_naming_the_repository_and_grantee(self, people, acme_repo):
+        services.repository_grant(repository=acme_repo, team=people["devs"], role="read", by=people["olga"])
+        services.repository_revoke(repository=acme_repo, team=people["devs"], by=people["olga"])
+        services.repository_revoke(repository=acme_repo, team=people["devs"], by=people["olga"])  # nothing left
+        entries = [(e.action, e.namespace, e.package, e.actor, e.data) for e in
+                   AuditEntry.objects.filter(action__in=[Action.ACCESS_GRANT, Action.ACCESS_REVOKE]).order_by("pk")]
+        url = "https://github.com/acme/web"
+        assert entries == [
+            (Action.ACCESS_GRANT, "acme", "", people["olga"], {"repository": url, "grantee": "acme/devs",
+                                                               "role": "read"}),
+            (Action.ACCESS_REVOKE, "acme", "", people["olga"], {"repository": url, "grantee": "acme/devs"}),
+        ]
+
+    def test_connections_and_inherit_changes_are_audited_only_when_something_changes(self, people, app_repo):
+        other = services.repository_add(namespace="alice", url="https://github.com/alice/other")
+        app = package("alice/app")
+        alice = people["alice"]
+        before = set(AuditEntry.objects.values_list("pk", flat=True))
+        services.package_disconnect(package=app, by=alice)  # not connected: nothing to record
+        services.package_connect(package=app, repository=app_repo, by=alice)
+        services.package_inherit_set(package=app, inherit_access=True, by=alice)
+        services.package_inherit_set(package=app, inherit_access=True, by=alice)  # no change
+        services.package_connect(package=app, repository=other, inherit_access=False, by=alice)
+        services.package_disconnect(package=app, by=alice)
+        entries = [(e.action, e.package, e.actor, e.data) for e in
+                   AuditEntry.objects.exclude(pk__in=before).order_by("pk")]
+        assert entries == [
+            (Action.REPOSITORY_CONNECT, "alice/app", alice, {"repository": app_repo.url, "inherit_access": False}),
+            (Action.INHERIT_ACCESS_CHANGE, "alice/app", alice, {"repository": app_repo.url, "inherit_access": True}),
+            (Action.REPOSITORY_CONNECT, "alice/app", alice, {"repository": other.url, "inherit_access": False,
+                                                             "previous_repository": app_repo.url}),
+            (Action.REPOSITORY_DISCONNECT, "alice/app", alice, {"repository": other.url}),
+        ]
+
+    def test_ci_access_is_audited_as_a_grant_to_the_repository(self, people, acme_repo):
+        app = package("alice/app")
+        services.package_repository_access_set(package=app, repository=acme_repo, role="read", by=people["alice"])
+        services.package_repository_access_remove(package=app, repository=acme_repo, by=people["alice"])
+        services.package_repository_access_remove(package=app, repository=acme_repo, by=people["alice"])
+        entries = [(e.action, e.namespace, e.package, e.data) for e in
+                   AuditEntry.objects.filter(action__in=[Action.ACCESS_GRANT, Action.ACCESS_REVOKE]).order_by("pk")]
+        url = "https://github.com/acme/web"
+        assert entries == [
+            (Action.ACCESS_GRANT, "alice", "alice/app", {"grantee": url, "repository": url, "role": "read"}),
+            (Action.ACCESS_REVOKE, "alice", "alice/app", {"grantee": url, "repository": url}),
+        ]
 
     def test_a_package_connects_only_to_its_owner_s_repositories(self, people, acme_repo):
         with pytest.raises(ValidationError):
@@ -143,6 +206,10 @@ class TestJobs:
         assert (created.source_repository_id, created.inherit_access) == (app_repo.pk, True)
         entry = AuditEntry.objects.get(action=Action.PACKAGE_CREATE)
         assert entry.actor is None and entry.actor_name == "alice/app"
+        connected = AuditEntry.objects.get(action=Action.REPOSITORY_CONNECT)
+        assert (connected.actor, connected.actor_name, connected.package, connected.data) == (
+            None, "alice/app", "alice/new", {"repository": app_repo.url, "inherit_access": True})
         # A second push finds it and changes nothing.
         assert services.package_create_for_job(name="alice/new", job=job) == created
         assert Package.objects.filter(name="alice/new").count() == 1
+        assert AuditEntry.objects.filter(action=Action.REPOSITORY_CONNECT).count() == 1

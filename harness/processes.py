@@ -28,10 +28,10 @@ def wait_until(check, *, timeout: float, what: str, log: Path | None = None) -> 
     raise RuntimeError(f"{what} did not come up within {timeout}s\n{tail}")
 
 
-def http_up(url: str) -> bool:
+def http_up(url: str, timeout: float = 1) -> bool:
     """Return True once url answers HTTP at all (any status), False while nothing listens."""
     try:
-        urllib.request.urlopen(url, timeout=1)
+        urllib.request.urlopen(url, timeout=timeout)
     except urllib.error.HTTPError:
         return True
     except OSError:

@@ -5,6 +5,9 @@ action when three things agree: the credentials' scopes (a personal access token
 of them for a signed-in page visitor), a registry token's grant for that repository, and the
 person's role on the package (owner, organization owner, member creating a new package,
 a user or team grant) or its visibility (public: anyone pulls; internal: anyone signed in).
+A package connected to a source repository that inherits its access takes its roles from the
+repository's collaborators instead of its own grants. A CI job acts for its repository: the
+rules for jobs are in accounts.job_access.
 
 A package the caller can't read answers exactly like a missing one.
 """
@@ -15,6 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 
+from accounts import job_access
 from accounts.authentication import Credential, challenge
 from accounts.models import Membership, Namespace, PackagePermission
 from accounts.registry_tokens import RegistryGrant
@@ -24,6 +28,7 @@ from registry.oci.errors import Denied, OCIError, Unauthorized
 from registry.oci.names import validate_name
 from registry.selectors import name_unknown
 from sources.identity import JobIdentity
+from sources.models import RepositoryPermission
 
 ALL_ACTIONS = frozenset({"pull", "push", "delete"})
 Role = PackagePermission.Role
@@ -53,6 +58,9 @@ def caller_for(request) -> Caller:
     user = getattr(request, "user", None) or AnonymousUser()
     auth = getattr(request, "auth", None)
     if isinstance(auth, Credential):
+        if auth.job is not None:
+            # A CI job: no person and no token scopes, its repository's role decides.
+            return Caller(AnonymousUser(), ALL_ACTIONS, auth.grant, True, job=auth.job)
         return token_caller(user, auth.pat.scopes if auth.pat is not None else None, auth.grant)
     if user.is_authenticated:
         # A signed-in page visitor: the session carries every scope.
@@ -128,9 +136,18 @@ def package_role(user, package: Package | None, namespace: str) -> str | None:
         return Role.WRITE if held == "member" else None
     if not user.is_authenticated:
         return None
-    roles = PackagePermission.objects.filter(
-        Q(user=user) | Q(team__members=user), package=package).values_list("role", flat=True)
-    return max(roles, key=ROLE_ORDER.__getitem__, default=None)
+    if inherits(package):
+        # The repository's collaborators replace the package's own grants.
+        roles = RepositoryPermission.objects.filter(
+            Q(user=user) | Q(team__members=user), repository_id=package.source_repository_id)
+    else:
+        roles = PackagePermission.objects.filter(Q(user=user) | Q(team__members=user), package=package)
+    return max(roles.values_list("role", flat=True), key=ROLE_ORDER.__getitem__, default=None)
+
+
+def inherits(package: Package) -> bool:
+    """Return True if package takes its access from its connected repository."""
+    return package.inherit_access and package.source_repository_id is not None
 
 
 def visible(user, package: Package | None, role: str | None) -> bool:
@@ -153,20 +170,29 @@ def permitted_actions(user, package: Package | None, namespace: str) -> frozense
     return frozenset(actions)
 
 
-def allowed_actions(user, scopes, name: str) -> frozenset[str]:
-    """Return the actions on name that user may take with credentials allowing scopes (for /token)."""
+def caller_permitted(caller: Caller, package: Package | None, namespace: str | None = None) -> frozenset[str]:
+    """Return what caller's role (a person's, or a CI job's repository's) and package's visibility allow on it,
+    before the credentials' scopes and grant; package is None for a name nobody pushed yet (give namespace)."""
+    namespace = namespace if package is None else package.namespace
+    if caller.job is not None:
+        return job_access.job_actions(caller.job, package, namespace)
+    return permitted_actions(caller.user, package, namespace)
+
+
+def allowed_actions(caller: Caller, name: str) -> frozenset[str]:
+    """Return the actions on name that caller may take with their credentials' scopes (for /token)."""
     package = Package.objects.filter(name=name).first()
-    actions = permitted_actions(user, package, name.split("/", 1)[0]) & frozenset(scopes)
+    actions = caller_permitted(caller, package, name.split("/", 1)[0]) & frozenset(caller.scopes)
     if package is not None and package.visibility == Visibility.PUBLIC:
         actions |= {"pull"}
     return actions
 
 
-def grant(user, scopes, wanted: dict[str, set[str]]) -> dict[str, frozenset[str]]:
-    """Return, per repository, the asked-for actions user may take with scopes; refused ones are left out."""
+def grant(caller: Caller, wanted: dict[str, set[str]]) -> dict[str, frozenset[str]]:
+    """Return, per repository, the asked-for actions caller may take; refused ones are left out."""
     granted = {}
     for name, asked in wanted.items():
-        actions = frozenset(asked) & allowed_actions(user, scopes, name)
+        actions = frozenset(asked) & allowed_actions(caller, name)
         if actions:
             granted[name] = actions
     return granted
@@ -185,6 +211,11 @@ def refusal(request, caller: Caller, name: str, action: str, package: Package | 
         return None
     if not caller.has_credentials:
         return unauthorized(request, name, action)
+    if caller.job is not None:
+        error = job_access.job_refusal(request, caller.job, name, action, package)
+        if error is None and caller.grant is not None and action not in caller.grant.actions(name):
+            return unauthorized(request, name, action, error="insufficient_scope")
+        return error
     if action not in caller.scopes:
         if not user.is_authenticated:
             return unauthorized(request, name, action)
@@ -247,15 +278,28 @@ def administers(user, package: Package) -> bool:
     return package_role(user, package, package.namespace) == Role.ADMIN
 
 
+def caller_administers(caller: Caller, package: Package) -> bool:
+    """Return True if caller administers package: a person with the admin role, or a CI job whose
+    repository is admin on it and whose ref may push (deleted packages too)."""
+    if caller.job is not None:
+        return job_access.job_administers(caller.job, package)
+    return administers(caller.user, package)
+
+
 def can_admin(request, name: str) -> bool:
     """Return True if the caller administers the live package called name."""
     package = Package.objects.filter(name=name).first()
-    return package is not None and administers(caller_for(request).user, package)
+    return package is not None and caller_administers(caller_for(request), package)
 
 
 def holds_namespace(user, namespace: str) -> bool:
     """Return True if user holds namespace: their own name, or an organization they own."""
     return namespace_role(user, namespace) == Role.ADMIN
+
+
+def can_view_repositories(user, namespace: str) -> bool:
+    """Return True if user may see namespace's source repositories: its holder, or its organization's members."""
+    return namespace_role(user, namespace) in (Role.ADMIN, "member")
 
 
 def settled_by_holder(user, package: Package) -> bool:
@@ -290,18 +334,23 @@ def visible_packages(user):
     owned = Namespace.objects.filter(user=user).values("name")
     owned_orgs = Membership.objects.filter(user=user, role=Membership.Role.OWNER).values("organization__name")
     granted = PackagePermission.objects.filter(Q(user=user) | Q(team__members=user)).values("package_id")
+    repositories = RepositoryPermission.objects.filter(Q(user=user) | Q(team__members=user)).values("repository_id")
+    inheriting = Q(inherit_access=True, source_repository__isnull=False)
     return packages.filter(
         Q(visibility__in=[Visibility.PUBLIC, Visibility.INTERNAL])
         | Q(namespace=user.get_username())
         | Q(namespace__in=owned)
         | Q(namespace__in=owned_orgs)
-        | Q(pk__in=granted)
+        | (Q(pk__in=granted) & ~inheriting)
+        | (inheriting & Q(source_repository_id__in=repositories))
     )
 
 
 def readable_packages(request):
     """Return the packages the caller may read."""
     caller = caller_for(request)
+    if caller.job is not None:
+        return job_access.job_packages(caller.job)
     if "pull" not in caller.scopes:
         return Package.objects.filter(visibility=Visibility.PUBLIC)
     return visible_packages(caller.user)

@@ -1,4 +1,8 @@
-"""DRF authentication for /v2/: Bearer registry tokens and Basic username + personal access token."""
+"""DRF authentication for /v2/: Bearer registry tokens and Basic username + personal access token or CI job token.
+
+A password that looks like a JWT is a CI job's OIDC ID token (accounts.oidc) and nothing else; any
+other password is a personal access token and nothing else, so neither can pass for the other.
+"""
 
 import base64
 import binascii
@@ -9,10 +13,12 @@ from django.urls import reverse
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from accounts import refresh_tokens, registry_tokens, throttling, tokens
+from accounts import oidc, refresh_tokens, registry_tokens, throttling, tokens
 from accounts.models import FailedLogin, PersonalAccessToken
 from accounts.registry_tokens import RegistryGrant
+from audit.services import audit_failed_login
 from registry.api.actions import mount_source, request_action
+from registry.oci.errors import Unavailable
 from registry.oci.names import is_valid_name
 from sources.identity import JobIdentity
 
@@ -111,10 +117,49 @@ def verify_refresh(request, refresh_token: str, username: str = "") -> PersonalA
     return pat
 
 
+def verify_job(request, token: str) -> JobIdentity:
+    """Return the CI job a job token proves; raise InvalidJobToken (KeysUnavailable) or LoginThrottled.
+
+    A refused token counts against the address as a wrong personal access token does; an issuer
+    whose keys can't be fetched is nobody's fault and counts nothing. A valid token is always accepted.
+    """
+    # Imported here: sources.services reads accounts.access, which imports this module.
+    from sources.services import job_identity
+
+    try:
+        return job_identity(oidc.verify(token))
+    except oidc.KeysUnavailable:
+        raise
+    except oidc.InvalidJobToken:
+        token_failed(address=throttling.client_address(request), username="")
+        raise
+
+
+def job_current(job_claim: dict) -> JobIdentity:
+    """Return the CI job a registry token's job claim names, as its repository stands now; raise InvalidJobToken.
+
+    A removed repository stops its registry tokens at once, and a change of its push refs applies at once.
+    """
+    from sources.services import job_identity_current
+
+    try:
+        job = JobIdentity.from_claims(job_claim)
+    except (KeyError, TypeError, ValueError):
+        raise oidc.InvalidJobToken("the registry token's job claim is not valid; ask /token for a new one")
+    return job_identity_current(job)
+
+
+def keys_unavailable(exc: oidc.KeysUnavailable) -> Unavailable:
+    """Return the 503 a job token gets while its issuer's keys can't be fetched."""
+    return Unavailable(f"{exc}; try again shortly", headers={"Retry-After": str(exc.retry_after)})
+
+
 def token_failed(*, address: str | None, username: str) -> None:
     """Count an invalid token from address; raise LoginThrottled if address already sent too many."""
     throttling.check_token(address=address)
     throttling.record_failure(kind=FailedLogin.Kind.TOKEN, username=username, address=address)
+    # After the throttle: refused floods are not written to the audit log.
+    audit_failed_login(username=username, via="token")
 
 
 class RegistryTokenAuthentication(BaseAuthentication):
@@ -130,6 +175,12 @@ class RegistryTokenAuthentication(BaseAuthentication):
             grant = registry_tokens.verify(header[1].decode("ascii", "replace"))
         except registry_tokens.InvalidRegistryToken as e:
             raise exceptions.AuthenticationFailed(str(e))
+        if grant.job is not None:
+            try:
+                job = job_current(grant.job)
+            except oidc.InvalidJobToken as e:
+                raise exceptions.AuthenticationFailed(str(e))
+            return AnonymousUser(), Credential(pat=None, grant=grant, job=job)
         if grant.pat_id is None:
             return AnonymousUser(), Credential(pat=None, grant=grant)
         try:
@@ -144,17 +195,21 @@ class RegistryTokenAuthentication(BaseAuthentication):
 
 
 class PersonalAccessTokenAuthentication(BaseAuthentication):
-    """Authorization: Basic USERNAME:PERSONAL_ACCESS_TOKEN, for curl and other simple clients."""
+    """Authorization: Basic USERNAME:PERSONAL_ACCESS_TOKEN (or ANYTHING:CI_JOB_TOKEN), for curl and other clients."""
 
     def authenticate(self, request):
         credentials = basic_credentials(request)
         if credentials is None:
             return None
         try:
+            if oidc.looks_like_jwt(credentials[1]):
+                return AnonymousUser(), Credential(pat=None, job=verify_job(request, credentials[1]))
             pat = verify_basic(request, *credentials)
         except throttling.LoginThrottled as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=str(e))
-        except tokens.InvalidToken as e:
+        except oidc.KeysUnavailable as e:
+            raise keys_unavailable(e)
+        except (tokens.InvalidToken, oidc.InvalidJobToken) as e:
             raise exceptions.AuthenticationFailed(str(e))
         return pat.user, Credential(pat=pat)
 

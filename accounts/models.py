@@ -175,3 +175,22 @@ class FailedLogin(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["kind", "address", "created_at"], name="failed_login_kind_address")]
+
+
+class IssuerKeySet(models.Model):
+    """A CI issuer's published signing keys (its JWKS), cached once for every worker and server.
+
+    The times of the last fetch any process began, and of the last one an unknown key id caused, keep
+    fetches rate-limited across all processes (accounts/jwks.py).
+    """
+
+    issuer = models.CharField(max_length=500, unique=True)
+    jwks = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(null=True)
+    attempted_at = models.DateTimeField(null=True)
+    refetched_at = models.DateTimeField(null=True)
+    # Why the last fetch failed, until one succeeds; shown when there are no keys to fall back on.
+    error = models.TextField(blank=True)
+
+    def __str__(self):
+        return self.issuer

@@ -4,6 +4,9 @@ A token names the repositories and actions it grants and, when a person asked fo
 personal access token it came from; `/v2/` re-checks that personal access token on every
 request, so revoking or expiring it stops the registry token at once. Its lifetime covers
 the longest upload session, so a 10 GB layer push never fails half way for an old token.
+
+A token a CI job asked for with its OIDC identity carries instead a `job` claim
+(sources.identity.JobIdentity.claims()) and lives no longer than the job's own token.
 """
 
 import functools
@@ -32,6 +35,8 @@ class RegistryGrant:
     user_id: int | None
     pat_id: int | None
     access: dict[str, frozenset[str]] = field(default_factory=dict)
+    # The `job` claim of a token a CI job asked for (JobIdentity.from_claims reads it), else None.
+    job: dict | None = None
 
     def actions(self, name: str) -> frozenset[str]:
         return self.access.get(name, frozenset())
@@ -52,11 +57,17 @@ def lifetime() -> int:
     return max(settings.BERTH_REGISTRY_TOKEN_LIFETIME, settings.BERTH_UPLOAD_TIMEOUT + 300)
 
 
-def issue(*, username: str, user_id: int | None, pat_id: int | None, access: dict[str, set[str]]
-          ) -> tuple[str, int, int]:
-    """Return a signed registry token, its lifetime in seconds and when it was issued (epoch)."""
+def issue(*, username: str, user_id: int | None, pat_id: int | None, access: dict[str, set[str]],
+          job: dict | None = None, expires_at: int | None = None) -> tuple[str, int, int]:
+    """Return a signed registry token, its lifetime in seconds and when it was issued (epoch).
+
+    job is a CI job's `job` claim; expires_at (epoch) ends the token sooner than lifetime() would,
+    as a job's token must not outlive the job token it was exchanged for.
+    """
     now = int(time.time())
     expires_in = lifetime()
+    if expires_at is not None:
+        expires_in = max(0, min(expires_in, int(expires_at) - now))
     claims = {
         "iss": ISSUER,
         "aud": AUDIENCE,
@@ -72,6 +83,8 @@ def issue(*, username: str, user_id: int | None, pat_id: int | None, access: dic
             for name, actions in sorted(access.items())
         ],
     }
+    if job is not None:
+        claims["job"] = job
     return jwt.encode(claims, _key(), algorithm=ALGORITHM), expires_in, now
 
 
@@ -114,7 +127,9 @@ def _decode(token: str, key: str) -> tuple[RegistryGrant, float, float]:
     for entry in claims.get("access") or []:
         if isinstance(entry, dict) and entry.get("type") == "repository":
             access[str(entry.get("name"))] = frozenset(entry.get("actions") or ())
-    grant = RegistryGrant(user_id=claims.get("uid"), pat_id=claims.get("pat"), access=access)
+    job = claims.get("job")
+    grant = RegistryGrant(user_id=claims.get("uid"), pat_id=claims.get("pat"), access=access,
+                          job=job if isinstance(job, dict) else None)
     # The window PyJWT allows: from the later of nbf and iat, until exp, both widened by the leeway.
     not_before = max(float(claims.get("nbf", claims["iat"])), float(claims["iat"])) - LEEWAY_SECONDS
     return grant, not_before, float(claims["exp"]) + LEEWAY_SECONDS

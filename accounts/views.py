@@ -18,14 +18,15 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 
-from accounts import access, refresh_tokens, registry_tokens, selectors, throttling, tokens
-from accounts.authentication import basic_credentials, verify_basic, verify_refresh
+from accounts import access, oidc, refresh_tokens, registry_tokens, selectors, throttling, tokens
+from accounts.authentication import basic_credentials, keys_unavailable, verify_basic, verify_job, verify_refresh
 from accounts.forms import SignUpForm, ThrottledAuthenticationForm, TokenForm
 from accounts.models import PersonalAccessToken, Scope
 from accounts.services import token_create, token_revoke
 from registry.api.errors import error_response
 from registry.oci.errors import OCIError, TooManyRequests, Unauthorized, Unsupported
 from registry.oci.names import validate_name
+from sources.identity import JobIdentity
 
 
 def parse_scopes(values: list[str]) -> dict[str, set[str]]:
@@ -53,16 +54,34 @@ def format_scope(granted: dict[str, set[str]]) -> str:
     return " ".join(f"repository:{name}:{','.join(sorted(actions))}" for name, actions in sorted(granted.items()))
 
 
-def issue_token(pat: PersonalAccessToken | None, scope_values: list[str]) -> tuple[dict, dict[str, set[str]]]:
-    """Return the /token answer granting scope_values as far as pat's scopes and its owner allow, and the grant.
+def token_caller(signed_in: PersonalAccessToken | JobIdentity | None) -> access.Caller:
+    """Return the caller a /token sign-in makes: a person's token, a CI job, or nobody (public pulls)."""
+    if isinstance(signed_in, JobIdentity):
+        # A job token carries no scopes: what the job may do is its repository's roles alone.
+        return access.Caller(AnonymousUser(), access.ALL_ACTIONS, None, True, job=signed_in)
+    if signed_in is not None:
+        return access.Caller(signed_in.user, frozenset(tokens.scope_actions(signed_in.scopes)), None, True)
+    return access.Caller(AnonymousUser(), frozenset({"pull"}), None, False)
 
-    Without pat the grant is public pulls only.
+
+def issue_token(signed_in: PersonalAccessToken | JobIdentity | None, scope_values: list[str]
+                ) -> tuple[dict, dict[str, set[str]]]:
+    """Return the /token answer granting scope_values as far as the caller may, and the grant.
+
+    signed_in is a personal access token (its scopes and its owner limit the grant), a CI job (its
+    repository's roles; the token ends when the job token does) or None (public pulls only).
     """
-    user = pat.user if pat is not None else AnonymousUser()
-    scopes = tokens.scope_actions(pat.scopes) if pat is not None else {"pull"}
-    granted = access.grant(user, scopes, parse_scopes(scope_values))
-    token, expires_in, issued_at = registry_tokens.issue(
-        username=user.get_username(), user_id=user.pk, pat_id=pat.pk if pat else None, access=granted)
+    caller = token_caller(signed_in)
+    granted = access.grant(caller, parse_scopes(scope_values))
+    if caller.job is not None:
+        token, expires_in, issued_at = registry_tokens.issue(
+            username=caller.job.username, user_id=None, pat_id=None, access=granted,
+            job=caller.job.claims(), expires_at=caller.job.expires_at)
+    else:
+        pat = signed_in
+        token, expires_in, issued_at = registry_tokens.issue(
+            username=caller.user.get_username(), user_id=caller.user.pk, pat_id=pat.pk if pat else None,
+            access=granted)
     return {
         "token": token,
         "access_token": token,
@@ -75,6 +94,8 @@ def refusal(exc: Exception) -> OCIError:
     """Return the registry error a failed sign-in at /token answers with."""
     if isinstance(exc, throttling.LoginThrottled):
         return TooManyRequests(str(exc), headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, oidc.KeysUnavailable):
+        return keys_unavailable(exc)
     message = str(exc.detail) if isinstance(exc, exceptions.AuthenticationFailed) else str(exc)
     return Unauthorized(message, headers={"WWW-Authenticate": 'Basic realm="Berth"'})
 
@@ -87,15 +108,18 @@ class InvalidGrantRequest(Exception):
         super().__init__(message)
 
 
-def form_credentials(request, form) -> PersonalAccessToken:
-    """Return the personal access token the OAuth2 form signs in with, by password or refresh token.
+def form_credentials(request, form) -> PersonalAccessToken | JobIdentity:
+    """Return the personal access token or CI job the OAuth2 form signs in with, by password or refresh token.
 
-    Raise InvalidGrantRequest, or what verify_basic and verify_refresh raise.
+    A password that looks like a JWT is a CI job token (the username is then ignored). Raise
+    InvalidGrantRequest, or what verify_basic, verify_job and verify_refresh raise.
     """
     grant_type = form.get("grant_type", "")
     if grant_type == "password":
         if not form.get("username") or not form.get("password"):
             raise InvalidGrantRequest("invalid_request", "grant_type=password needs username and password")
+        if oidc.looks_like_jwt(form["password"]):
+            return verify_job(request, form["password"])
         return verify_basic(request, form["username"], form["password"])
     if grant_type == "refresh_token":
         if not form.get("refresh_token"):
@@ -108,47 +132,59 @@ def form_credentials(request, form) -> PersonalAccessToken:
 
 
 # The OAuth2 error code each refusal of the POST form carries beside the registry's own.
-OAUTH_ERRORS = {401: "invalid_grant", 429: "slow_down"}
-SIGN_IN_FAILURES = (exceptions.AuthenticationFailed, tokens.InvalidToken, throttling.LoginThrottled)
+OAUTH_ERRORS = {401: "invalid_grant", 429: "slow_down", 503: "temporarily_unavailable"}
+SIGN_IN_FAILURES = (exceptions.AuthenticationFailed, tokens.InvalidToken, throttling.LoginThrottled,
+                    oidc.InvalidJobToken)
+
+
+def sign_in(request, credentials: tuple[str, str] | None) -> PersonalAccessToken | JobIdentity | None:
+    """Return what Basic credentials at GET /token sign in with: a personal access token, a CI job, or nobody."""
+    if credentials is None:
+        return None
+    if oidc.looks_like_jwt(credentials[1]):
+        return verify_job(request, credentials[1])
+    return verify_basic(request, *credentials)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class TokenView(View):
     """GET and POST /token: the token service registry clients follow from a 401's Bearer challenge.
 
-    GET (docker, podman) signs in with Basic USERNAME:PERSONAL_ACCESS_TOKEN, or without credentials
-    for public pulls. POST is the OAuth2 form containerd sends first: grant_type=password with the
-    same username and personal access token, or grant_type=refresh_token with a refresh token
-    handed out by an earlier POST with access_type=offline. Either way the token grants what was
-    asked, what the personal access token's scopes allow and what the person may do; a refused
-    action is left out of the grant; wrong credentials are 401. Registry clients send no cookies
-    and no CSRF token, and this view reads and sets no session.
+    GET (docker, podman) signs in with Basic USERNAME:PERSONAL_ACCESS_TOKEN, ANYTHING:CI_JOB_TOKEN
+    (a trusted issuer's OIDC ID token, accounts.oidc), or without credentials for public pulls.
+    POST is the OAuth2 form containerd sends first: grant_type=password with the same username
+    and personal access token (or CI job token), or grant_type=refresh_token with a refresh token
+    handed out by an earlier POST with access_type=offline (never to a CI job). Either way the
+    token grants what was asked, what the personal access token's scopes allow and what the
+    person or the job's repository may do; a refused action is left out of the grant; wrong
+    credentials are 401. Registry clients send no cookies and no CSRF token, and this view reads
+    and sets no session.
     """
 
     def get(self, request):
         try:
-            credentials = basic_credentials(request)
-            pat = verify_basic(request, *credentials) if credentials else None
+            signed_in = sign_in(request, basic_credentials(request))
         except SIGN_IN_FAILURES as e:
             return error_response(refusal(e))
-        document, _ = issue_token(pat, request.GET.getlist("scope"))
+        document, _ = issue_token(signed_in, request.GET.getlist("scope"))
         return JsonResponse(document)
 
     def post(self, request):
         form = request.POST
         try:
-            pat = form_credentials(request, form)
+            signed_in = form_credentials(request, form)
         except InvalidGrantRequest as e:
             return error_response(Unsupported(str(e), status=400), error=e.error, error_description=str(e))
         except SIGN_IN_FAILURES as e:
             error = refusal(e)
             return error_response(error, error=OAUTH_ERRORS[error.status], error_description=error.message)
-        document, granted = issue_token(pat, form.getlist("scope"))
+        document, granted = issue_token(signed_in, form.getlist("scope"))
         document["scope"] = format_scope(granted)
-        if form.get("access_type") == "offline":
+        # A CI job gets no refresh token: it signs in again with a fresh job token.
+        if form.get("access_type") == "offline" and not isinstance(signed_in, JobIdentity):
             # Exchanging a refresh token answers with the same one (the OAuth2 form of the token spec).
             document["refresh_token"] = (form["refresh_token"] if form["grant_type"] == "refresh_token"
-                                         else refresh_tokens.issue(pat=pat))
+                                         else refresh_tokens.issue(pat=signed_in))
         return JsonResponse(document)
 
 

@@ -1,16 +1,25 @@
-"""Who calls the REST API: a personal access token sent as GitHub's clients send one.
+"""Who calls the REST API: a personal access token or a CI job token sent as GitHub's clients send one.
 
 `Authorization: Bearer <PAT>` and `token <PAT>` (Octokit, gh, PyGithub), or Basic with the PAT as
-the password (curl -u). Invalid tokens count against the address as they do at /token and /v2/,
-and a valid token is always accepted.
+the password (curl -u). A value that looks like a JWT is a CI job's OIDC ID token instead (as
+GITHUB_TOKEN is on GitHub), never looked up as a PAT. Invalid tokens count against the address
+as they do at /token and /v2/, and a valid token is always accepted.
 """
 
+from django.contrib.auth.models import AnonymousUser
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
-from accounts import throttling, tokens
-from accounts.authentication import Credential, basic_credentials, token_failed, verify_basic
+from accounts import oidc, throttling, tokens
+from accounts.authentication import (
+    Credential,
+    basic_credentials,
+    token_failed,
+    verify_basic,
+    verify_job,
+)
 from accounts.models import PersonalAccessToken
+from api.errors import ApiError
 
 TOKEN_SCHEMES = (b"bearer", b"token")
 
@@ -32,8 +41,15 @@ def verify_header_token(request, value: str) -> PersonalAccessToken:
         raise
 
 
+def keys_unavailable(exc: oidc.KeysUnavailable) -> ApiError:
+    """Return the 503 a job token gets while its issuer's keys can't be fetched."""
+    error = ApiError(f"{exc}; try again shortly", headers={"Retry-After": str(exc.retry_after)})
+    error.status = 503
+    return error
+
+
 class PersonalAccessTokenAuthentication(BaseAuthentication):
-    """Bearer <PAT>, token <PAT> or Basic USERNAME:<PAT>; nothing at all is an anonymous caller."""
+    """Bearer <PAT or job token>, token <...> or Basic USERNAME:<...>; nothing at all is an anonymous caller."""
 
     def authenticate(self, request):
         header = get_authorization_header(request).split()
@@ -43,13 +59,23 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
             if header[0].lower() in TOKEN_SCHEMES:
                 if len(header) != 2:
                     raise exceptions.AuthenticationFailed("Bad credentials")
-                pat = verify_header_token(request, header[1].decode("ascii", "replace"))
+                value = header[1].decode("ascii", "replace")
+                if oidc.looks_like_jwt(value):
+                    return AnonymousUser(), Credential(pat=None, job=verify_job(request, value))
+                pat = verify_header_token(request, value)
             elif header[0].lower() == b"basic":
-                pat = verify_basic(request, *basic_credentials(request))
+                username, password = basic_credentials(request)
+                if oidc.looks_like_jwt(password):
+                    return AnonymousUser(), Credential(pat=None, job=verify_job(request, password))
+                pat = verify_basic(request, username, password)
             else:
                 raise exceptions.AuthenticationFailed("Bad credentials")
         except throttling.LoginThrottled as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=str(e))
+        except oidc.KeysUnavailable as e:
+            raise keys_unavailable(e)
+        except oidc.InvalidJobToken as e:
+            raise exceptions.AuthenticationFailed(f"Bad credentials: {e}")
         except tokens.InvalidToken as e:
             # GitHub's clients look for "Bad credentials"; Berth's reason (revoked, expired...) follows it.
             reason = str(e)

@@ -2,7 +2,8 @@
 
 Reading needs read:packages (or write:packages) unless the package is public; deleting and restoring
 need delete:packages and the admin role, as on GitHub. A package the caller can't read is a 404
-exactly like a missing one; one they can read but not change is a 403.
+exactly like a missing one; one they can read but not change is a 403. A CI job (its job token as
+the Bearer token) is asked about as its repository: accounts.access's caller_* functions decide.
 """
 
 from rest_framework.permissions import BasePermission
@@ -26,14 +27,13 @@ def readable_packages(request):
 
 
 def is_admin(request, package: Package) -> bool:
-    """Return True if the person calling administers package (deleted packages too); scopes aside."""
-    return access.administers(caller_user(request), package)
+    """Return True if the person or CI job calling administers package (deleted packages too); scopes aside."""
+    return access.caller_administers(access.caller_for(request), package)
 
 
 def person_may_read(request, package: Package) -> bool:
-    """Return True if the person calling (whatever their token allows) may see that package exists."""
-    user = caller_user(request)
-    return "pull" in access.permitted_actions(user, package, package.namespace)
+    """Return True if the person or CI job calling (whatever their token allows) may see that package exists."""
+    return "pull" in access.caller_permitted(access.caller_for(request), package)
 
 
 def check_read(request, package: Package | None) -> Package:
@@ -70,6 +70,12 @@ class OwnRoutesNeedAuthentication(BasePermission):
     """The /user/... routes name the caller's own namespace, so they need credentials (401 without)."""
 
     def has_permission(self, request, view):
-        if view.kwargs.get("owner_kind") == "user" and not has_credentials(request):
-            raise RequiresAuthentication()
+        if view.kwargs.get("owner_kind") == "user":
+            caller = access.caller_for(request)
+            if not caller.has_credentials:
+                raise RequiresAuthentication()
+            if caller.job is not None:
+                # As GitHub answers GITHUB_TOKEN there: a job is no user, so it has no /user.
+                raise Forbidden(f"Resource not accessible by integration: a CI job has no user; "
+                                f"use /users/{caller.job.namespace}/... or /orgs/{caller.job.namespace}/...")
         return True

@@ -71,11 +71,11 @@ def package_list(*, request, owner: Owner, visibility: str | None):
     packages = permissions.readable_packages(request).filter(namespace=owner.login)
     if visibility:
         packages = packages.filter(visibility=visibility)
-    return packages.order_by("name")
+    return packages.select_related("source_repository").order_by("name")
 
 
 def package_find(*, owner: Owner, name: str) -> Package | None:
-    return Package.objects.filter(name=f"{owner.login}/{name}").first()
+    return Package.objects.filter(name=f"{owner.login}/{name}").select_related("source_repository").first()
 
 
 def deleted_package_find(*, owner: Owner, name: str) -> Package | None:

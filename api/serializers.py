@@ -5,11 +5,13 @@ referrers ride along. Instances are api.selectors.PackageRow and packages_ui.pre
 the view passes the request and the owner in the context, for absolute URLs.
 """
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from sources.provenance import repository_path
 
 # GitHub writes times as 2019-10-20T14:11:07Z (UTC, whole seconds).
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -43,6 +45,33 @@ class OwnerSerializer(serializers.Serializer):
         return self.context["request"].build_absolute_uri(reverse("packages_ui:owner", kwargs={"owner": owner.login}))
 
 
+REPOSITORY_PROPERTIES = {
+    "id": {"type": "integer"}, "name": {"type": "string"}, "full_name": {"type": "string"},
+    "html_url": {"type": "string", "format": "uri"},
+    "owner": {"type": "object", "properties": {"login": {"type": "string"}, "html_url": {"type": "string"}}},
+}
+PROVENANCE_PROPERTIES = {
+    key: {"type": "string"} for key in ("repository", "repository_url", "issuer", "ref", "sha", "workflow",
+                                        "run_id", "commit_url", "summary")
+}
+
+
+def minimal_repository(repository) -> dict | None:
+    """Return GitHub's minimal repository object for a connected source repository (None when not connected).
+
+    GitHub's owner is the first part of the path; a GitLab group path (group/sub/app) keeps its
+    groups in the owner's login so full_name is always owner/name.
+    """
+    if repository is None:
+        return None
+    full_name = repository_path(repository.url)
+    owner, _, name = full_name.rpartition("/")
+    parts = urlsplit(repository.url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    return {"id": repository.pk, "name": name, "full_name": full_name, "html_url": repository.url,
+            "owner": {"login": owner, "html_url": f"{base}/{owner}" if owner else base}}
+
+
 class PackageSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="package.pk")
     name = serializers.CharField(source="package.image_name", help_text="IMAGE_NAME of OWNER/IMAGE_NAME")
@@ -71,10 +100,10 @@ class PackageSerializer(serializers.Serializer):
     def get_html_url(self, row) -> str:
         return self.context["request"].build_absolute_uri(row.package.get_absolute_url())
 
-    @extend_schema_field({"type": "object", "nullable": True})
-    def get_repository(self, row) -> None:
-        # Packages can't be connected to repositories yet.
-        return None
+    @extend_schema_field({"type": "object", "nullable": True, "description": "The connected source repository",
+                          "properties": REPOSITORY_PROPERTIES})
+    def get_repository(self, row) -> dict | None:
+        return minimal_repository(row.package.source_repository)
 
 
 class ReferrerSerializer(serializers.Serializer):
@@ -112,6 +141,8 @@ class VersionSerializer(serializers.Serializer):
     platform_manifests = PlatformSerializer(source="children", many=True,
                                    help_text="Berth: a multi-arch image's platform manifests")
     referrers = ReferrerSerializer(many=True, help_text="Berth: signatures, SBOMs and attestations of this version")
+    provenance = serializers.SerializerMethodField(
+        help_text="Berth: the CI job that published the version (null when a person pushed it)")
 
     def to_representation(self, version):
         data = super().to_representation(version)
@@ -147,3 +178,7 @@ class VersionSerializer(serializers.Serializer):
         # An index's own row lists its platforms; an image's lists the one its config names.
         return version.platforms
 
+    @extend_schema_field({"type": "object", "nullable": True, "properties": PROVENANCE_PROPERTIES})
+    def get_provenance(self, version) -> dict | None:
+        published = version.published
+        return published.as_dict() if published is not None else None

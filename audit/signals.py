@@ -4,7 +4,7 @@ from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 
 from audit.models import Action
-from audit.services import audit_record
+from audit.services import audit_failed_login, audit_record
 
 
 @receiver(user_logged_in)
@@ -14,6 +14,4 @@ def record_login(sender, request, user, **kwargs):
 
 @receiver(user_login_failed)
 def record_failed_login(sender, credentials, request=None, **kwargs):
-    username = str(credentials.get("username", ""))[:150]
-    if username:
-        audit_record(action=Action.LOGIN_FAILED, namespace=username[:64], actor_name=username, request=request)
+    audit_failed_login(username=credentials.get("username", ""), via="password", request=request)

@@ -1,10 +1,14 @@
 """Berth settings, read from the environment (see README.md, "Configuration")."""
 
+import json
 from pathlib import Path
 
 import environ
 from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
+
+# It imports nothing that needs the apps loaded, so BERTH_CI_ISSUERS is checked here, at startup.
+from accounts.oidc import parse_issuers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -239,7 +243,25 @@ BERTH_WEBHOOK_RETRY_BASE = env.float("BERTH_WEBHOOK_RETRY_BASE", default=10.0)
 BERTH_WEBHOOK_RETRY_HOURS = env.float("BERTH_WEBHOOK_RETRY_HOURS", default=25.0)
 BERTH_WORKER_POLL_INTERVAL = env.float("BERTH_WORKER_POLL_INTERVAL", default=1.0)
 BERTH_DOWNLOAD_FOLD_INTERVAL = env.int("BERTH_DOWNLOAD_FOLD_INTERVAL", default=60)
+# Webhook events, deliveries and attempts are forgotten after this many days (pending ones never).
+BERTH_WEBHOOK_RETENTION_DAYS = env.int("BERTH_WEBHOOK_RETENTION_DAYS", default=30)
+# The worker applies the retention policies every this many seconds; 0 leaves it to `manage.py retention`.
+BERTH_RETENTION_INTERVAL = env.int("BERTH_RETENTION_INTERVAL", default=86400)
 # /metrics (config/metrics.py): a bearer token it asks for when set; the files every process writes to.
 BERTH_METRICS_TOKEN = env.str("BERTH_METRICS_TOKEN", default="")
 BERTH_METRICS_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(BERTH_DATA_DIR / "metrics"))
 BERTH_AUDIT_RETENTION_DAYS = env.int("BERTH_AUDIT_RETENTION_DAYS", default=365)
+
+# CI jobs sign in with their OIDC ID tokens (accounts/oidc.py): the issuers Berth trusts, as a JSON list of
+# {"issuer", "audience", "repository_url": "https://github.com/{repository}", ...} (README.md, "CI jobs sign in").
+try:
+    _ci_issuers = json.loads(env.str("BERTH_CI_ISSUERS", default="[]") or "[]")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"BERTH_CI_ISSUERS is not valid JSON: {exc}")
+parse_issuers(_ci_issuers)
+BERTH_CI_ISSUERS = _ci_issuers
+# Clock skew allowed on exp, nbf and iat; how long fetched keys are used; the least time between two
+# fetches on a key id the cached keys lack (an unknown key id can be sent by anyone).
+BERTH_CI_LEEWAY_SECONDS = env.int("BERTH_CI_LEEWAY_SECONDS", default=60)
+BERTH_CI_JWKS_TTL = env.int("BERTH_CI_JWKS_TTL", default=3600)
+BERTH_CI_JWKS_REFETCH_SECONDS = env.int("BERTH_CI_JWKS_REFETCH_SECONDS", default=60)

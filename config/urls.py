@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("events.urls")),
     path("", include("audit.urls")),
     path("api/v3/", include("api.urls")),
+    path("", include("sources.urls")),
     # The pages' CSS and JS, served by Django itself so Berth needs no CDN and no web server in front
     # (a front server may still serve STATIC_ROOT, filled by collectstatic, at STATIC_URL).
     re_path(rf"^{settings.STATIC_URL.strip('/')}/(?P<path>.+)$", serve, {"insecure": True}),

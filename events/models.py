@@ -111,7 +111,8 @@ class Job(models.Model):
 
     Workers claim due jobs with SELECT ... FOR UPDATE SKIP LOCKED and hold the row lock while the
     job runs, so several workers never run one job twice, and a worker that dies mid-job leaves
-    the job due for the next one (the lock goes with its connection).
+    the job due for the next one (the lock goes with its connection). Recurring jobs are leased
+    instead (run_at moved on before they run, outside that transaction; see events.queue).
     """
 
     kind = models.CharField(max_length=64)

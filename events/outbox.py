@@ -6,6 +6,8 @@ from django.db.models import Q
 from audit.models import Action
 from audit.services import audit_record
 from events.models import Delivery, Event, EventType, Job, Webhook
+from sources.models import Provenance, SourceRepository
+from sources.provenance import published
 
 DELIVER = "webhook.deliver"
 SOURCE_LABEL = "org.opencontainers.image.source"
@@ -21,10 +23,18 @@ AUDITED = {
 
 
 def version_data(manifest, tags=()) -> dict:
-    """Return what an event says about a version (a Manifest)."""
+    """Return what an event says about a version (a Manifest).
+
+    repository is the package's connected repository, else the version's source label; provenance
+    is where a CI job built it (sources.provenance), None for a person's push.
+    """
     source = (manifest.annotations or {}).get(SOURCE_LABEL) or (manifest.labels or {}).get(SOURCE_LABEL, "")
+    connected = SourceRepository.objects.filter(packages=manifest.package_id).values_list("url", flat=True).first()
+    provenance = published(Provenance.objects.filter(manifest_id=manifest.pk).first())
     return {"digest": manifest.digest, "media_type": manifest.media_type, "tags": list(tags),
-            "size": manifest.size, "repository": source}
+            "size": manifest.size, "repository": connected or source, "source": source,
+            "connected_repository": connected or "",
+            "provenance": provenance.as_dict() if provenance is not None else None}
 
 
 def event_record(*, type: EventType, package, subject: str = "", version: dict | None = None,

@@ -1,10 +1,14 @@
-"""Writes on webhooks: create, change, delete, redeliver."""
+"""Writes on webhooks: create, change, delete, redeliver, and forget old deliveries."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from audit.models import Action
 from audit.services import audit_record
-from events.models import Delivery, EventType, Job, Webhook
+from events.models import Delivery, DeliveryAttempt, Event, EventType, Job, Webhook
 from events.outbox import DELIVER
 from events.targets import check_target
 
@@ -76,3 +80,18 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     again = Delivery.objects.create(webhook=delivery.webhook, event=delivery.event)
     Job.objects.create(kind=DELIVER, payload={"delivery": again.pk})
     return again
+
+
+@transaction.atomic
+def webhook_history_purge(*, now=None) -> dict[str, int]:
+    """Delete events, deliveries and attempts older than BERTH_WEBHOOK_RETENTION_DAYS; return how many of each.
+
+    A delivery still pending keeps its attempts and its event, however old: the worker is still
+    trying it. An old event a newer delivery (a redelivery) still shows is kept too.
+    """
+    before = (now or timezone.now()) - timedelta(days=settings.BERTH_WEBHOOK_RETENTION_DAYS)
+    finished = Delivery.objects.exclude(state=Delivery.State.PENDING)
+    attempts, _ = DeliveryAttempt.objects.filter(created_at__lt=before, delivery__in=finished).delete()
+    deliveries, _ = finished.filter(created_at__lt=before).delete()
+    events, _ = Event.objects.filter(created_at__lt=before, deliveries__isnull=True).delete()
+    return {"events": events, "deliveries": deliveries, "attempts": attempts}

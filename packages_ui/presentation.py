@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from registry.models import Manifest, Package
 from registry.oci import media_types as mt
+from sources.provenance import Published, provenance_of, published
 
 DESCRIPTION = "org.opencontainers.image.description"
 LICENSES = "org.opencontainers.image.licenses"
@@ -51,6 +52,11 @@ class Version:
     @property
     def platforms(self) -> list[str]:
         return [platform_label(p) for p in self.manifest.platforms]
+
+    @property
+    def published(self) -> Published | None:
+        """Return where the CI job that pushed this version built it, or None for a person's push."""
+        return published(provenance_of(self.manifest))
 
     @property
     def size(self) -> int:

@@ -13,6 +13,10 @@ from registry.services.trash import RESTORE_WINDOW
 LIST_FIELDS = ("id", "package_id", "digest", "media_type", "artifact_type", "size", "pushed_at", "subject_digest",
                "annotations", "labels", "platforms", "layers_size", "downloads", "deleted_at", "deleted_tags",
                "deleted_by")
+# And where a CI job built it (sources.models.Provenance), read in the same query: the pages show it.
+PROVENANCE_FIELDS = ("provenance__id", "provenance__manifest_id", "provenance__repository_url",
+                     "provenance__issuer", "provenance__ref", "provenance__sha", "provenance__workflow",
+                     "provenance__run_id")
 
 
 def package_list(*, request, owner: str | None = None, query: str = ""):
@@ -54,8 +58,8 @@ def package_for_page(*, request, name: str) -> Package | None:
 def version_rows(*, package: Package) -> tuple[list[Manifest], list[tuple[int, str]], list[tuple[int, str]]]:
     """Return package's live manifests newest first, its (manifest id, tag) pairs in tag order, and the
     (index id, child digest) references of its indexes in index order: what presentation.version_tree() nests."""
-    manifests = list(Manifest.objects.filter(package=package, deleted_at__isnull=True).only(*LIST_FIELDS)
-                     .order_by("-pushed_at", "-id"))
+    manifests = list(Manifest.objects.filter(package=package, deleted_at__isnull=True).select_related("provenance")
+                     .only(*LIST_FIELDS, *PROVENANCE_FIELDS).order_by("-pushed_at", "-id"))
     tags = list(Tag.objects.filter(package=package).order_by("name").values_list("manifest_id", "name"))
     references = list(ManifestReference.objects.filter(manifest__package=package, kind=ManifestReference.Kind.MANIFEST
                                                        ).order_by("pk").values_list("manifest_id", "digest"))
@@ -65,8 +69,8 @@ def version_rows(*, package: Package) -> tuple[list[Manifest], list[tuple[int, s
 def deleted_versions(*, package: Package) -> list[Manifest]:
     """Return package's versions deleted within the restore window, most recently deleted first."""
     since = timezone.now() - RESTORE_WINDOW
-    return list(Manifest.objects.filter(package=package, deleted_at__gte=since).only(*LIST_FIELDS)
-                .order_by("-deleted_at", "-id"))
+    return list(Manifest.objects.filter(package=package, deleted_at__gte=since).select_related("provenance")
+                .only(*LIST_FIELDS, *PROVENANCE_FIELDS).order_by("-deleted_at", "-id"))
 
 
 def manifest_raw(manifest: Manifest) -> bytes:

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from packages_ui import views
 from packages_ui.retention_views import OwnerSettingsView, RetentionSettingsView
+from packages_ui.source_views import SourceSettingsView
 
 app_name = "packages_ui"
 
@@ -23,6 +24,8 @@ urlpatterns = [
             name="version-action"),
     re_path(rf"{PACKAGE}/-/settings$", views.SettingsView.as_view(), name="settings"),
     re_path(rf"{PACKAGE}/-/settings/retention$", RetentionSettingsView.as_view(), name="retention"),
+    re_path(rf"{PACKAGE}/-/settings/source/(?P<action>connect|disconnect|inherit|ci-access|ci-access-remove)$",
+            SourceSettingsView.as_view(), name="source"),
     re_path(rf"{PACKAGE}/-/settings/(?P<action>visibility|grant|revoke|delete)$",
             views.SettingsActionView.as_view(), name="settings-action"),
     re_path(rf"{PACKAGE}/-/restore$", views.PackageRestoreView.as_view(), name="restore"),

@@ -179,8 +179,9 @@ class SettingsView(PackageMixin, View):
         context = {**_common(request, package), "visibilities": Visibility.choices,
                    "roles": PackagePermission.Role.choices, "grants": selectors.grants(package=package),
                    "deleted": deleted, "restore_days": RESTORE_WINDOW.days}
-        from packages_ui.retention_views import retention_context  # it imports this module
-        context.update(retention_context(package))
+        from packages_ui.retention_views import retention_context  # they import this module
+        from packages_ui.source_views import source_context
+        context.update(retention_context(package), **source_context(package))
         return render(request, "packages_ui/settings.html", context)
 
 

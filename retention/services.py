@@ -159,6 +159,12 @@ def retention_run(*, owner: str, name: str | None = None, dry_run: bool = False,
     return result, run
 
 
+def retention_run_all(*, dry_run: bool = False, grace: timedelta = DEFAULT_GRACE) -> list[tuple[str, RunResult]]:
+    """Apply every owner's policies (`manage.py retention`, and the worker every BERTH_RETENTION_INTERVAL)."""
+    return [(owner, retention_run(owner=owner, dry_run=dry_run, grace=grace)[0])
+            for owner in selectors.owners_with_policies()]
+
+
 def quota_set(*, owner: str, limit_bytes: int | None) -> None:
     """Set owner's quota in bytes; None removes it."""
     if limit_bytes is None:

@@ -14,6 +14,7 @@ from registry import selectors
 from registry.api.errors import exception_handler
 from registry.api.permissions import RepositoryAccess
 from registry.oci.errors import Unsupported
+from sources.services import package_create_for_job
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -73,7 +74,11 @@ class RegistryView(APIView):
         package = self.checked_package(name)
         if package is not None:
             return package
-        return package_create(name=name, creator=access.caller_for(self.request).user)
+        caller = access.caller_for(self.request)
+        if caller.job is not None:
+            # A CI job's new package is connected to its repository and inherits its access.
+            return package_create_for_job(name=name, job=caller.job)
+        return package_create(name=name, creator=caller.user)
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         raise Unsupported(f"{request.method} is not supported on {request.path}")

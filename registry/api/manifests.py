@@ -89,13 +89,17 @@ class ManifestView(RegistryView):
             f"manifest is larger than the {limit // (1024 * 1024)} MiB limit", status=413))
         package = self.package_for_push(name)
         tags = request.GET.getlist("tag")
+        job = access.caller_for(request).job
+        user = request.user if request.user.is_authenticated else None
         manifest, parsed = manifest_put(
             package=package,
             reference=reference,
             raw=raw,
             content_type=request.META.get("CONTENT_TYPE", ""),
             tags=tags,
-            pusher=request.user.get_username() if request.user.is_authenticated else "",
+            pusher=job.username if job is not None else user.get_username() if user is not None else "",
+            job=job,
+            by=user,
         )
         headers = {
             "Location": f"/v2/{name}/manifests/{manifest.digest}",

@@ -196,6 +196,10 @@ def pull(request, token: str, db) -> HttpResponse | None:
         return None
     if "pull" not in grant.actions(name):
         return None
+    if grant.job is not None:
+        # A CI job's token is judged by its repository's current row (removed: refused at once),
+        # which only the full stack reads.
+        return None
     row = read(name, reference, grant, db)
     if row is None:
         return None

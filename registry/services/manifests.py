@@ -11,13 +11,20 @@ from registry.oci.manifests import ParsedManifest, parse_image_config, parse_man
 from registry.oci.names import validate_tag
 from registry.storage import get_store
 from retention.quotas import quota_check_manifest
+from sources.identity import JobIdentity
+from sources.provenance import connect_from_labels, provenance_record
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 
 def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: str,
-                 tags: list[str] = (), pusher: str = "") -> tuple[Manifest, ParsedManifest]:
-    """Validate and store a manifest under a tag or its digest, plus any extra tags."""
+                 tags: list[str] = (), pusher: str = "", job: JobIdentity | None = None, by=None
+                 ) -> tuple[Manifest, ParsedManifest]:
+    """Validate and store a manifest under a tag or its digest, plus any extra tags.
+
+    A CI job's push (job) records the version's provenance; a person's (by, the user) may connect the
+    package to the repository its source label names. Both happen in the manifest's transaction.
+    """
     if looks_like_digest(reference):
         wanted = parse_digest(reference)
         digest = digest_bytes(raw, wanted.algorithm)
@@ -51,6 +58,10 @@ def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: 
         before = dict(Tag.objects.filter(package=package, name__in=tag_list).values_list("name", "manifest_id"))
         for tag in tag_list:
             tag_set(package=package, name=tag, manifest=manifest)
+        if job is not None:
+            provenance_record(manifest=manifest, job=job)
+        else:
+            connect_from_labels(package=package, manifest=manifest, user=by)
         _record_push(package, manifest, tag_list, before, published, pusher)
     return manifest, parsed
 

@@ -4,6 +4,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -127,6 +128,37 @@ def test_a_push_and_fast_path_pulls_are_counted_and_deliver_a_webhook(live, tmp_
     assert grew("berth_http_sent_bytes_total", route="manifests") == 3 * len(manifest)
     assert after[("berth_uploads_in_progress", ())] == 0
     assert after[("berth_webhook_deliveries_total", (("result", "delivered"),))] == 1
+
+
+def test_an_upload_is_in_progress_while_its_body_arrives(live):
+    token = live.manage("create_token", "uploader", "--scopes", "write:packages", "--create-user").strip()
+    started = requests.post(f"{live.url}/v2/uploader/app/blobs/uploads/", auth=("uploader", token), timeout=30)
+    assert started.status_code == 202, started.text
+    location = requests.compat.urljoin(live.url, started.headers["Location"])
+    halfway, answered = threading.Event(), []
+
+    def body():
+        yield b"first half of the chunk"
+        halfway.wait(20)
+        yield b"second half of the chunk"
+
+    def send():
+        answered.append(requests.patch(location, data=body(), auth=("uploader", token), timeout=60,
+                                       headers={"Content-Type": "application/octet-stream"}))
+
+    in_progress = ("berth_uploads_in_progress", ())
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 20
+        while samples(live).get(in_progress) != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert samples(live).get(in_progress) == 1
+    finally:
+        halfway.set()
+        sender.join(60)
+    assert answered and answered[0].status_code == 202, answered and answered[0].text
+    assert samples(live)[in_progress] == 0
 
 
 def test_ready_answers_503_while_the_database_is_stopped(live, cluster):

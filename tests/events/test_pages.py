@@ -77,3 +77,22 @@ def test_the_audit_log_page_lists_and_filters(api):
     assert Action.PACKAGE_PUBLISH.value in text and f"{OWNER}/app" in text
     filtered = page.get("/settings/audit-log", {"action": Action.TOKEN_CREATE.value}).content.decode()
     assert "<code>package.publish</code>" not in filtered and "<code>personal_access_token.create</code>" in filtered
+
+
+def test_the_navigation_links_to_your_webhooks_and_audit_log(db):
+    carol = user_create(username="carol")
+    page = browser(carol).get("/packages").content.decode()
+    assert 'href="/settings/hooks"' in page and 'href="/settings/audit-log"' in page
+    anonymous = Client().get("/packages").content.decode()
+    assert "/settings/hooks" not in anonymous and "/settings/audit-log" not in anonymous
+
+
+def test_an_organizations_page_links_its_owners_to_its_webhooks_and_audit_log(db):
+    carol, dave = user_create(username="carol"), user_create(username="dave")
+    membership_set(organization=organization_create(name="acme", owner=carol), user=dave)
+    owner_page = browser(carol).get("/orgs/acme").content.decode()
+    assert 'href="/orgs/acme/hooks"' in owner_page and 'href="/orgs/acme/audit-log"' in owner_page
+    member_page = browser(dave).get("/orgs/acme")
+    assert member_page.status_code == 200
+    assert "/orgs/acme/hooks" not in member_page.content.decode()
+    assert "/orgs/acme/audit-log" not in member_page.content.decode()

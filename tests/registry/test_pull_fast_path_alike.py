@@ -12,11 +12,13 @@ import requests
 from django.utils import timezone
 
 from accounts import registry_tokens
-from accounts.models import PersonalAccessToken
+from accounts.models import Namespace, PersonalAccessToken
 from accounts.services import organization_create, package_visibility_set, token_revoke
 from registry.api import pull
 from registry.models import Package
 from registry.oci import media_types as mt
+from sources.identity import JobIdentity
+from sources.models import SourceRepository
 from tests.helpers import start_berth
 from tests.registry.helpers import push_image
 from tests.registry.pulls import answer, bearer, counts
@@ -115,6 +117,47 @@ def garbage_token(alice_client, make_user, client_for, settings):
     return "alice/app", alice_client.digest, "Bearer not.a.token"
 
 
+def job_bearer(*, remove: bool = False, connect: bool = True) -> str:
+    """Return a Bearer registry token of a CI job of https://github.com/alice/app granting pull on alice/app.
+
+    connect: alice/app is connected to that repository; remove: the repository is removed afterwards.
+    """
+    repository = SourceRepository.objects.create(namespace=Namespace.objects.get(name="alice"),
+                                                 url="https://github.com/alice/app",
+                                                 issuer="https://token.actions.githubusercontent.com",
+                                                 claim="alice/app")
+    if connect:
+        Package.objects.filter(name="alice/app").update(source_repository=repository, inherit_access=True)
+    job = JobIdentity(repository_id=repository.pk, repository_url=repository.url, namespace="alice",
+                      issuer=repository.issuer, ref="refs/heads/main", expires_at=int(timezone.now().timestamp()) + 600)
+    token, _, _ = registry_tokens.issue(username=job.username, user_id=None, pat_id=None,
+                                        access={"alice/app": {"pull"}}, job=job.claims(), expires_at=job.expires_at)
+    if remove:
+        Package.objects.filter(name="alice/app").update(source_repository=None)
+        repository.delete()
+    return f"Bearer {token}"
+
+
+def job_connected(alice_client, make_user, client_for, settings):
+    return "alice/app", alice_client.digest, job_bearer()
+
+
+def job_public(alice_client, make_user, client_for, settings):
+    package_visibility_set(package=Package.objects.get(name="alice/app"), visibility="public")
+    return "alice/app", alice_client.digest, job_bearer(connect=False)
+
+
+def job_removed_repository(alice_client, make_user, client_for, settings):
+    # Public, so anyone may pull it; the token of a removed repository is refused all the same.
+    package_visibility_set(package=Package.objects.get(name="alice/app"), visibility="public")
+    return "alice/app", alice_client.digest, job_bearer(remove=True)
+
+
+def job_unconnected_private(alice_client, make_user, client_for, settings):
+    # A grant /token would not give: the job's repository has no role on alice/app.
+    return "alice/app", alice_client.digest, job_bearer(connect=False)
+
+
 SITUATIONS = {
     "own private": own_private,
     "public, anonymous token": public_anonymous,
@@ -128,6 +171,10 @@ SITUATIONS = {
     "https redirect": https_redirect,
     "wrong repository": wrong_repository,
     "garbage token": garbage_token,
+    "CI job, connected private": job_connected,
+    "CI job, public": job_public,
+    "CI job, removed repository": job_removed_repository,
+    "CI job, unconnected private": job_unconnected_private,
 }
 
 

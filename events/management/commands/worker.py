@@ -15,7 +15,8 @@ log = logging.getLogger("berth.worker")
 
 
 class Command(BaseCommand):
-    help = "Deliver webhooks and run scheduled work (the download-count fold) from the database queue."
+    help = ("Deliver webhooks and run scheduled work (the download-count fold, retention policies, purges of old "
+            "audit entries and webhook deliveries) from the database queue.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run the jobs due now, then exit.")

@@ -5,8 +5,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError
 
 from registry.management.commands.gc import human
-from retention.selectors import owners_with_policies
-from retention.services import DEFAULT_GRACE, retention_run
+from retention.services import DEFAULT_GRACE, retention_run, retention_run_all
 
 
 class Command(BaseCommand):
@@ -23,14 +22,14 @@ class Command(BaseCommand):
     def handle(self, *args, target, dry_run, grace, **options):
         if grace < 0:
             raise CommandError("--grace must be zero or more seconds")
+        grace = timedelta(seconds=grace)
         if target:
             owner, _, name = target.partition("/")
-            targets = [(owner, name or None)]
+            results = [(owner, retention_run(owner=owner, name=name or None, dry_run=dry_run, grace=grace)[0])]
         else:
-            targets = [(owner, None) for owner in owners_with_policies()]
+            results = retention_run_all(dry_run=dry_run, grace=grace)
         verb = "would delete" if dry_run else "deleted"
-        for owner, name in targets:
-            result, _ = retention_run(owner=owner, name=name, dry_run=dry_run, grace=timedelta(seconds=grace))
+        for owner, result in results:
             for item in result.deleted:
                 tags = f" (tags: {', '.join(item['tags'])})" if item["tags"] else ""
                 of = f" with {item['of']}" if item["of"] else ""

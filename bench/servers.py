@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.processes import Dockerd, Postgres, S3Server, free_port, http_up, wait_until
+from bench.processes import Dockerd, Postgres, S3Server, exited, free_port, http_up, wait_until
 from bench.processes import stop as _stop
 from config import gunicorn as gunicorn_settings
 from harness.berth import BerthServer, process_tree
@@ -129,8 +129,7 @@ class Distribution:
         return self
 
     def _alive(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+        exited(self.process, self.log, "docker-registry")
         return True
 
     def pids(self) -> list[int]:

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from harness.processes import exited, stop
+
 CONFIG = """\
 worker_processes 1;
 pid {prefix}/nginx.pid;
@@ -69,15 +71,8 @@ class Nginx:
         return self
 
     def alive(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"nginx exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+        exited(self.process, self.log, "nginx")
         return True
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -16,19 +15,9 @@ from pathlib import Path
 from bench.processes import Dockerd, Postgres, S3Server, exited, free_port, http_up, wait_until
 from bench.processes import stop as _stop
 from config import gunicorn as gunicorn_settings
+from harness.berth import BerthServer, process_tree
 
-ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "docker-registry"
-SECRET_KEY = "berth-bench-secret-key-not-for-production"
-
-
-def process_tree(pid: int) -> list[int]:
-    """Return pid and its direct children (a gunicorn master and its workers)."""
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return []
-    return [pid, *map(int, children)]
 
 
 def rss_bytes(pid: int) -> int:
@@ -53,54 +42,26 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-class Berth:
+class Berth(BerthServer):
     """Berth under gunicorn with config/gunicorn.py's workers and threads and production settings (DEBUG=false)."""
 
     label = "berth"
+    start_timeout = 60
+    secret_key = "berth-bench-secret-key-not-for-production"
 
     def __init__(self, root: Path, database_url: str, env: dict[str, str] | None = None,
                  data_dir: Path | None = None):
         """data_dir: another Berth's, for a second app server on the same blob store."""
+        super().__init__(database_url=database_url, data_dir=data_dir or root / "data", env=env,
+                         log=root / "gunicorn.log")
         self.root = root
-        self.data_dir = data_dir or root / "data"
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self.log = root / "gunicorn.log"
-        self.env = {**os.environ, "DATABASE_URL": database_url, "BERTH_DATA_DIR": str(self.data_dir),
-                    "SECRET_KEY": SECRET_KEY, "DEBUG": "false", **(env or {})}
-        self.process: subprocess.Popen | None = None
-
-    def manage(self, *args: str) -> str:
-        """Run a manage.py command against this server's database and return its output."""
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
 
     def start(self) -> "Berth":
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput", "-v0")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", self.host],
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
-        wait_until(lambda: exited(self.process, self.log, "gunicorn") or http_up(f"{self.url}/v2/"),
-                   timeout=60, what="gunicorn", log=self.log)
+        super().start()
         # Workers boot after the master answers; wait for all of them.
-        wait_until(lambda: len(process_tree(self.process.pid)) > gunicorn_settings.workers,
+        wait_until(lambda: len(self.pids()) > gunicorn_settings.workers,
                    timeout=30, what="gunicorn workers", log=self.log)
         return self
-
-    def pids(self) -> list[int]:
-        return process_tree(self.process.pid)
-
-    def worker_pids(self) -> list[int]:
-        return self.pids()[1:]
-
-    def stop(self) -> None:
-        _stop(self.process)
 
 
 class BerthUser:
@@ -168,8 +129,7 @@ class Distribution:
         return self
 
     def _alive(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"docker-registry exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+        exited(self.process, self.log, "docker-registry")
         return True
 
     def pids(self) -> list[int]:

@@ -1,14 +1,12 @@
 """A private containerd for the end-to-end tests, driven with its own CLI, ctr."""
 
 import os
-import shutil
 import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
-from tests.servers import require_tool, wait_until
+from harness.processes import Daemon, exited, wait_until
+from tests.servers import require_tool
 
 # Plugins that want a kubelet, networking or filesystems the test machines lack; the tests only
 # need the content store, images, leases and a snapshotter to unpack into.
@@ -23,21 +21,20 @@ DISABLED_PLUGINS = [
 ]
 
 
-class Containerd:
+class Containerd(Daemon):
     """containerd with its own root, state, sockets and config in a temporary folder.
 
     Content is isolated per namespace, so a pull into a fresh namespace has to fetch every blob from
     the registry even when another namespace holds it already.
     """
 
+    name = "containerd"
     namespace = "berth-test"
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="berth-containerd-"))
+        super().__init__("berth-containerd-")
         self.address = str(self.root / "containerd.sock")
         self.config = self.root / "config.toml"
-        self.log = self.root / "containerd.log"
-        self.process: subprocess.Popen | None = None
 
     def write_config(self) -> None:
         disabled = ", ".join(f'"{name}"' for name in DISABLED_PLUGINS)
@@ -66,14 +63,12 @@ disabled_plugins = [{disabled}]
         if os.geteuid() != 0:
             pytest.skip("containerd needs root")
         self.write_config()
-        self.process = subprocess.Popen([containerd, "--config", str(self.config)],
-                                        stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.spawn([containerd, "--config", str(self.config)])
         wait_until(self.ready, timeout=30, what="containerd", log=self.log)
         return self
 
     def ready(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"containerd exited:\n{self.log.read_text(errors='replace')[-3000:]}")
+        exited(self.process, self.log, "containerd")
         return self.ctr("version", check=False).returncode == 0
 
     def ctr(self, *args: str, namespace: str | None = None, check: bool = True, input: bytes | None = None,
@@ -85,12 +80,3 @@ disabled_plugins = [{disabled}]
         if check and result.returncode != 0:
             raise AssertionError(f"ctr {' '.join(args)} failed ({result.returncode}):\n{result.output}")
         return result
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        shutil.rmtree(self.root, ignore_errors=True)

@@ -6,77 +6,14 @@ instead; set BERTH_TEST_SQLITE=1 to run on SQLite, which skips the tests marked 
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import pytest
 
-PG_BIN_DIRS = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/15/bin"]
+from harness import postgres
+from harness.postgres import Cluster
+from harness.processes import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pg_tool(name: str) -> str:
-    for directory in PG_BIN_DIRS:
-        path = Path(directory) / name
-        if path.exists():
-            return str(path)
-    found = shutil.which(name)
-    if found:
-        return found
-    raise pytest.UsageError(
-        f"PostgreSQL's {name} was not found; install postgresql (apt-get install postgresql) "
-        "or set BERTH_TEST_DATABASE_URL to a server the tests may use"
-    )
-
-
-class Cluster:
-    """A PostgreSQL cluster in a temporary folder, listening on 127.0.0.1 only."""
-
-    def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="berth-pg-"))
-        self.port = free_port()
-        self.user = "postgres"
-
-    def run_as_owner(self, args: list[str]) -> None:
-        # initdb and postgres refuse to run as root; use a plain user when we are root.
-        if os.geteuid() == 0:
-            subprocess.run(["chown", "-R", "nobody", str(self.root)], check=True)
-            args = ["runuser", "-u", "nobody", "--", *args]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def start(self) -> None:
-        self.run_as_owner([pg_tool("initdb"), "-D", str(self.root / "data"), "-U", self.user, "-A", "trust",
-                           "-E", "UTF8", "--no-sync"])
-        self.resume()
-
-    def pause(self) -> None:
-        """Stop the server as an administrator does (-m fast ends every session), keeping its data."""
-        self.run_as_owner([pg_tool("pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop"])
-
-    def resume(self) -> None:
-        """Start the server on its data and port, and wait until it accepts connections."""
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off " \
-                  "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        self.run_as_owner([pg_tool("pg_ctl"), "-D", str(self.root / "data"), "-o", options, "-l",
-                           str(self.root / "log"), "-w", "start"])
-
-    def stop(self) -> None:
-        try:
-            self.run_as_owner([pg_tool("pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"])
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def url(self, database: str = "berth") -> str:
-        return f"postgres://{self.user}@127.0.0.1:{self.port}/{database}"
-
+__all__ = ["Cluster", "create_database", "free_port"]
 
 _cluster: Cluster | None = None
 
@@ -92,7 +29,10 @@ def pytest_load_initial_conftests(early_config, parser, args):
         os.environ["DATABASE_URL"] = os.environ["BERTH_TEST_DATABASE_URL"]
         return
     _cluster = Cluster()
-    _cluster.start()
+    try:
+        _cluster.start()
+    except postgres.ToolMissing as missing:
+        raise pytest.UsageError(f"{missing}, or set BERTH_TEST_DATABASE_URL to a server the tests may use") from None
     os.environ["DATABASE_URL"] = _cluster.url()
 
 
@@ -116,14 +56,4 @@ def pytest_unconfigure(config):
 
 def create_database(name: str) -> str:
     """Create an empty database on the test server and return its URL (for live servers)."""
-    import psycopg2
-
-    url = os.environ["DATABASE_URL"]
-    base, _, _ = url.rpartition("/")
-    connection = psycopg2.connect(f"{base}/postgres")
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    return f"{base}/{name}"
+    return postgres.create_database(os.environ["DATABASE_URL"], name)

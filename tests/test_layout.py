@@ -1,4 +1,7 @@
-"""The tests mirror the code: conftest.py files hold fixtures only, and bench/ stands on its own."""
+"""The tests mirror the code: conftest.py files hold fixtures only, and bench/ stands on its own.
+
+What both start (PostgreSQL, gunicorn, dockerd) is in harness/, which imports neither.
+"""
 
 import ast
 from pathlib import Path
@@ -22,8 +25,21 @@ def test_no_test_module_imports_a_conftest():
     assert {path: found for path, found in offenders.items() if found} == {}
 
 
-def test_bench_imports_nothing_from_tests():
+def imports_from(folder: str, packages: tuple[str, ...]) -> dict[str, list[str]]:
+    """Return the modules under folder that import from any of packages, with what they import."""
     offenders = {str(path.relative_to(ROOT)): sorted(m for m in imported_modules(path)
-                                                     if m == "tests" or m.startswith("tests."))
-                 for path in (ROOT / "bench").rglob("*.py")}
-    assert {path: found for path, found in offenders.items() if found} == {}
+                                                     if m in packages or m.startswith(tuple(f"{p}." for p in packages)))
+                 for path in (ROOT / folder).rglob("*.py")}
+    return {path: found for path, found in offenders.items() if found}
+
+
+def test_bench_imports_nothing_from_tests():
+    assert imports_from("bench", ("tests",)) == {}
+
+
+def test_the_shared_harness_imports_neither_tests_nor_bench():
+    assert imports_from("harness", ("tests", "bench")) == {}
+
+
+def test_tests_take_the_shared_harness_not_the_benchmark():
+    assert imports_from("tests", ("bench",)) == {}

@@ -16,6 +16,7 @@ always did: this path only ever says yes, and only where the full stack says yes
 entry of settings.MIDDLEWARE must be in MIDDLEWARE below, saying why this path may skip it.
 """
 
+import functools
 import json
 from datetime import UTC
 
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -98,7 +100,7 @@ def answer(environ) -> HttpResponse | None:
     if len(header) != 2 or header[0].lower() != "bearer":
         return None
     request = WSGIRequest(environ)
-    security = SecurityMiddleware(_unused)
+    security, clickjacking = borrowed_middleware()
     if security.process_request(request) is not None:
         return None  # an HTTPS redirect: the full stack gives it
     db = connections[DEFAULT_DB_ALIAS]
@@ -118,13 +120,34 @@ def answer(environ) -> HttpResponse | None:
     _close_if_unusable(db)
     if response is not None:
         # The headers the middleware before the views add to every answer (settings.MIDDLEWARE).
-        response = security.process_response(request, XFrameOptionsMiddleware(_unused).process_response(
-            request, response))
+        response = security.process_response(request, clickjacking.process_response(request, response))
     return response
 
 
 def _unused(request):
     raise AssertionError("the fast path only borrows the middleware's process_request and process_response")
+
+
+# Made once, as Django's handler makes its middleware once: their __init__ reads a dozen settings,
+# which cost more than the rest of their work. Made again when a test changes a setting.
+_borrowed: tuple[SecurityMiddleware, XFrameOptionsMiddleware] | None = None
+
+
+def borrowed_middleware() -> tuple[SecurityMiddleware, XFrameOptionsMiddleware]:
+    """Return the SecurityMiddleware and XFrameOptionsMiddleware whose hooks the fast path runs."""
+    global _borrowed
+    borrowed = _borrowed
+    if borrowed is None:
+        borrowed = _borrowed = SecurityMiddleware(_unused), XFrameOptionsMiddleware(_unused)
+    return borrowed
+
+
+def _forget_middleware(**kwargs) -> None:
+    global _borrowed
+    _borrowed = None
+
+
+setting_changed.connect(_forget_middleware)
 
 
 def _close_if_unusable(db) -> None:
@@ -220,12 +243,69 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
             parse_digest(reference)
         except OCIError:
             return None
-        which = "m.digest = %s"
+        statement = "berth_pull_by_digest"
     elif is_valid_tag(reference):
-        which = f"EXISTS (SELECT 1 FROM {Tag._meta.db_table} g WHERE g.manifest_id = m.id AND g.name = %s)"
+        statement = "berth_pull_by_tag"
     else:
         return None
+    with db.cursor() as cursor:
+        prepared.execute(cursor, statement, read_sql(statement), [reference, pat_id, name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (manifest_id, digest, media_type, size, raw, package_id, namespace, visibility,
+     holder_id, holder_user_id, holder_organization_id,
+     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active) = row
+    # from_db(), as the ORM builds what it reads: the fields not read stay deferred (read on first
+    # use, never a default that may not be the row's), and it costs half of Model(**fields).
+    manifest = Manifest.from_db(db.alias, MANIFEST_FIELDS, (manifest_id, package_id, digest, media_type, raw, size))
+    package = Package.from_db(db.alias, PACKAGE_FIELDS, (package_id, name, namespace, visibility))
+    package.holder_found = holder_id is not None
+    package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
+    if pat_id is None:
+        return manifest, package, access.token_caller(AnonymousUser(), None, grant)
+    now = timezone.now()
+    if token_id is None or tokens.unusable(revoked_at=revoked_at, expires_at=_datetime(expires_at),
+                                           user_is_active=bool(user_active), now=now) is not None:
+        return manifest, package, None
+    if tokens.use_due(_datetime(last_used_at), now):
+        return manifest, package, None
+    if isinstance(scopes, str):
+        scopes = json.loads(scopes)
     user_model = get_user_model()
+    read_values = {user_model._meta.pk.attname: user_id, user_model.USERNAME_FIELD: username, "is_active": True}
+    fields = user_fields(user_model)
+    user = user_model.from_db(db.alias, fields, [read_values[field] for field in fields])
+    return manifest, package, access.token_caller(user, scopes, grant)
+
+
+# The columns read() hands to from_db(), in the models' field order.
+MANIFEST_FIELDS = ("id", "package_id", "digest", "media_type", "raw", "size")
+PACKAGE_FIELDS = ("id", "name", "namespace", "visibility")
+
+
+@functools.cache
+def user_fields(user_model) -> tuple[str, ...]:
+    """Return the user fields read() reads (primary key, username, is_active) in the model's field order."""
+    wanted = {user_model._meta.pk.attname, user_model.USERNAME_FIELD, "is_active"}
+    return tuple(field.attname for field in user_model._meta.concrete_fields if field.attname in wanted)
+
+
+# The statement read() runs, per statement name and user model; assembling it took a tenth of read().
+_statements: dict[tuple[str, type], str] = {}
+
+
+def read_sql(statement: str) -> str:
+    """Return the SQL of the read statement called statement (by digest or by tag)."""
+    user_model = get_user_model()
+    try:
+        return _statements[statement, user_model]
+    except KeyError:
+        pass
+    if statement == "berth_pull_by_digest":
+        which = "m.digest = %s"
+    else:
+        which = f"EXISTS (SELECT 1 FROM {Tag._meta.db_table} g WHERE g.manifest_id = m.id AND g.name = %s)"
     sql = f"""
         SELECT m.id AS manifest_id, m.digest, m.media_type, m.size, m.raw,
                p.id AS package_id, p.namespace, p.visibility,
@@ -240,32 +320,8 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
         LEFT JOIN {user_model._meta.db_table} u ON u.{user_model._meta.pk.column} = t.user_id
         WHERE p.name = %s AND p.deleted_at IS NULL
     """
-    statement = "berth_pull_by_digest" if which.startswith("m.") else "berth_pull_by_tag"
-    with db.cursor() as cursor:
-        prepared.execute(cursor, statement, sql, [reference, pat_id, name])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    (manifest_id, digest, media_type, size, raw, package_id, namespace, visibility,
-     holder_id, holder_user_id, holder_organization_id,
-     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active) = row
-    manifest = Manifest(id=manifest_id, package_id=package_id, digest=digest, media_type=media_type, size=size,
-                        raw=raw)
-    package = Package(id=package_id, name=name, namespace=namespace, visibility=visibility)
-    package.holder_found = holder_id is not None
-    package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
-    if pat_id is None:
-        return manifest, package, access.token_caller(AnonymousUser(), None, grant)
-    now = timezone.now()
-    if token_id is None or tokens.unusable(revoked_at=revoked_at, expires_at=_datetime(expires_at),
-                                           user_is_active=bool(user_active), now=now) is not None:
-        return manifest, package, None
-    if tokens.use_due(_datetime(last_used_at), now):
-        return manifest, package, None
-    if isinstance(scopes, str):
-        scopes = json.loads(scopes)
-    user = user_model(pk=user_id, is_active=True, **{user_model.USERNAME_FIELD: username})
-    return manifest, package, access.token_caller(user, scopes, grant)
+    _statements[statement, user_model] = sql
+    return sql
 
 
 def _datetime(value):

@@ -16,8 +16,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -26,7 +24,7 @@ import pytest
 from tests.e2e import images
 from tests.pgplugin import create_database, free_port
 from tests.s3 import bucket_objects, s3_server  # noqa: F401
-from tests.servers import ROOT, require_tool, wait_until
+from tests.servers import ROOT, http_up, require_tool, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -129,16 +127,6 @@ def pip_build_args() -> list[str]:
     return args
 
 
-def answers(url: str) -> bool:
-    try:
-        urllib.request.urlopen(url, timeout=2)
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def image(dockerd, tmp_path_factory) -> str:
     """Berth's production image, built on the local Debian base."""
@@ -171,7 +159,7 @@ def container(dockerd, image, s3_server):  # noqa: F811
         if state != "true":
             logs = dockerd.docker("logs", name, check=False)
             raise RuntimeError(f"the container stopped:\n{(logs.stdout + logs.stderr).decode(errors='replace')}")
-        return answers(f"http://127.0.0.1:{port}/v2/")
+        return http_up(f"http://127.0.0.1:{port}/v2/", timeout=2)
 
     try:
         wait_until(up, timeout=120, what="Berth in its container")

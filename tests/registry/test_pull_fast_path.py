@@ -108,6 +108,22 @@ def test_organization_packages_take_the_full_stack(make_user, client_for, anonym
     assert counts("acme/app") == (1, [1])
 
 
+def test_what_the_read_leaves_out_comes_from_the_row_not_a_default(alice_client, django_assert_num_queries):
+    """Fields the fast path's read doesn't select are read when used, never taken to hold their default."""
+    from django.db import connection
+
+    Package.objects.filter(name="alice/app").update(inherit_access=True)
+    Manifest.objects.update(downloads=7)
+    grant = registry_tokens.verify(bearer(alice_client).split()[1])
+    size = len(Manifest.objects.get().raw)
+    manifest, package, caller = pull.read("alice/app", "1", grant, connection)
+    with django_assert_num_queries(0):
+        assert (manifest.digest, manifest.size, manifest.media_type) == (alice_client.digest, size, mt.OCI_MANIFEST)
+        assert (package.name, package.visibility, caller.user.username) == ("alice/app", "private", "alice")
+    assert package.inherit_access is True
+    assert manifest.downloads == 7
+
+
 def test_timestamps_from_sqlite_text_are_aware():
     assert pull._datetime(None) is None
     now = timezone.now()

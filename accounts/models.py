@@ -120,28 +120,48 @@ class PersonalAccessToken(models.Model):
         return self.revoked_at is None and not self.is_expired
 
 
-class PackagePermission(models.Model):
+class Role(models.TextChoices):
+    """A role on a package or a source repository: read pulls, write also pushes, admin also deletes."""
+
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    ADMIN = "admin", "Admin"
+
+
+class RoleGrant(models.Model):
+    """A role granted to a user or to a team, never both: on a package here, on a source repository in sources.
+
+    Each subclass declares what the role is on and its user and team fields (their related names
+    differ), and its constraints under the names its migrations gave them, one of them one_grantee's.
+    """
+
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def one_grantee(name: str) -> models.CheckConstraint:
+        """Return the check that a grant names exactly one of a user and a team."""
+        return models.CheckConstraint(
+            condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False), name=name)
+
+
+class PackagePermission(RoleGrant):
     """A role on one package, granted to a user or to a team."""
 
-    class Role(models.TextChoices):
-        READ = "read", "Read"
-        WRITE = "write", "Write"
-        ADMIN = "admin", "Admin"
+    Role = Role  # as callers name it
 
     package = models.ForeignKey("registry.Package", on_delete=models.CASCADE, related_name="permissions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="package_permissions")
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="package_permissions")
-    role = models.CharField(max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False),
-                name="package_permission_has_one_grantee",
-            ),
+            RoleGrant.one_grantee("package_permission_has_one_grantee"),
             models.UniqueConstraint(fields=["package", "user"], condition=Q(user__isnull=False),
                                     name="unique_package_user_permission"),
             models.UniqueConstraint(fields=["package", "team"], condition=Q(team__isnull=False),

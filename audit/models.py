@@ -29,6 +29,7 @@ class Action(models.TextChoices):
     REPOSITORY_CONNECT = "package.repository_connect", "Connected a package to a repository"
     REPOSITORY_DISCONNECT = "package.repository_disconnect", "Disconnected a package from its repository"
     INHERIT_ACCESS_CHANGE = "package.inherit_access_change", "Changed whether a package inherits access"
+    REPOSITORY_PUSH_REFS_CHANGE = "package.repository_push_refs_change", "Changed which refs of a repository may push"
 
 
 class AuditEntry(models.Model):

@@ -2,12 +2,8 @@
 which repositories' CI jobs have which role on it ("Manage CI access"). Only the package's admins use them."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import redirect
-from django.views import View
 
-from packages_ui.views import PackageMixin, page_url
+from packages_ui.views import PackageActionView
 from sources import forms, selectors, services
 from sources.models import Role
 
@@ -18,19 +14,8 @@ def source_context(package) -> dict:
             "ci_access": selectors.ci_access(package=package), "ci_roles": Role.choices}
 
 
-class SourceSettingsView(PackageMixin, View):
-    """POST: connect, disconnect, inherit, and the CI access list."""
-
-    def post(self, request, owner, name, action):
-        package = self.get_admin_package(request, owner, name)
-        handler = getattr(self, f"do_{action.replace('-', '_')}", None)
-        if handler is None:
-            raise Http404("no such setting")
-        try:
-            handler(request, package)
-        except ValidationError as e:
-            messages.error(request, " ".join(e.messages))
-        return redirect(page_url("packages_ui:settings", package))
+class SourceSettingsView(PackageActionView):
+    """Connect, disconnect, inherit, and the CI access list."""
 
     def do_connect(self, request, package):
         repository = forms.repository_field(request.POST.get("repository", ""))

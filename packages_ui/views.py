@@ -126,6 +126,32 @@ class PackageMixin(SignInRedirectMixin):
         return package
 
 
+class ActionMixin:
+    """Run the do_<action> method a POST's URL names; a refused change becomes an error message."""
+
+    refusals: tuple[type[Exception], ...] = (ValidationError,)
+
+    def run_action(self, request, action: str, target):
+        """Return what do_<action>(request, target) returns: where to redirect, or None for the page itself."""
+        handler = getattr(self, f"do_{action.replace('-', '_')}", None)
+        if handler is None:
+            raise Http404("no such setting")
+        try:
+            return handler(request, target)
+        except self.refusals as e:
+            messages.error(request, " ".join(e.messages) if isinstance(e, ValidationError) else str(e))
+            return None
+
+
+class PackageActionView(PackageMixin, ActionMixin, View):
+    """POST-only changes from a package's settings page; each redirects back with a message."""
+
+    def post(self, request, owner, name, action):
+        package = self.get_admin_package(request, owner, name)
+        target = self.run_action(request, action, package)
+        return redirect(target or page_url("packages_ui:settings", package))
+
+
 def _common(request, package: Package) -> dict:
     return {"package": package, "host": request.get_host(), "can_admin": access.can_admin(request, package.name)}
 
@@ -185,20 +211,10 @@ class SettingsView(PackageMixin, View):
         return render(request, "packages_ui/settings.html", context)
 
 
-class SettingsActionView(PackageMixin, View):
-    """POST-only changes from the settings page; each redirects back with a message."""
+class SettingsActionView(PackageActionView):
+    """Visibility, grants and deleting the package."""
 
-    def post(self, request, owner, name, action):
-        package = self.get_admin_package(request, owner, name)
-        handler = getattr(self, f"do_{action.replace('-', '_')}", None)
-        if handler is None:
-            raise Http404("no such setting")
-        try:
-            target = handler(request, package)
-        except (ValidationError, TrashRefused) as e:
-            messages.error(request, " ".join(e.messages) if isinstance(e, ValidationError) else str(e))
-            return redirect(page_url("packages_ui:settings", package))
-        return redirect(target or page_url("packages_ui:settings", package))
+    refusals = (ValidationError, TrashRefused)
 
     def _confirmed(self, request, package: Package, what: str) -> None:
         if request.POST.get("confirm", "").strip() != package.name:

@@ -11,11 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class Role(models.TextChoices):
-    READ = "read", "Read"
-    WRITE = "write", "Write"
-    ADMIN = "admin", "Admin"
+from accounts.models import Role, RoleGrant  # Role: the same roles as a package's grants
 
 
 class SourceRepository(models.Model):
@@ -43,7 +39,7 @@ class SourceRepository(models.Model):
         return self.url
 
 
-class RepositoryPermission(models.Model):
+class RepositoryPermission(RoleGrant):
     """A role on one source repository, granted to a user or a team; connected packages may inherit it."""
 
     repository = models.ForeignKey(SourceRepository, on_delete=models.CASCADE, related_name="permissions")
@@ -51,15 +47,10 @@ class RepositoryPermission(models.Model):
                              related_name="repository_permissions")
     team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.CASCADE,
                              related_name="repository_permissions")
-    role = models.CharField(max_length=16, choices=Role.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(user__isnull=False, team__isnull=True) | Q(user__isnull=True, team__isnull=False),
-                name="repository_permission_has_one_grantee",
-            ),
+            RoleGrant.one_grantee("repository_permission_has_one_grantee"),
             models.UniqueConstraint(fields=["repository", "user"], condition=Q(user__isnull=False),
                                     name="unique_repository_user_permission"),
             models.UniqueConstraint(fields=["repository", "team"], condition=Q(team__isnull=False),

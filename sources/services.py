@@ -113,8 +113,14 @@ def repository_remove(*, repository: SourceRepository, by=None) -> None:
 @transaction.atomic
 def push_refs_set(*, repository: SourceRepository, push_refs, by=None) -> SourceRepository:
     """Limit the refs whose jobs may push (globs); none: every ref may."""
+    previous = list(repository.push_refs)
     repository.push_refs = normalize_push_refs(push_refs)
     repository.save(update_fields=["push_refs"])
+    if repository.push_refs != previous:
+        # It changes which CI jobs may push to the repository's packages: as much a grant as a role is.
+        audit_record(action=Action.REPOSITORY_PUSH_REFS_CHANGE, namespace=repository.namespace.name, actor=by,
+                     data={"repository": repository.url, "previous_push_refs": previous,
+                           "push_refs": repository.push_refs})
     return repository
 
 

@@ -12,7 +12,7 @@ from django.views import View
 
 from accounts import access
 from packages_ui import selectors as package_selectors
-from packages_ui.views import LoginRequired, SignInRedirectMixin
+from packages_ui.views import ActionMixin, LoginRequired, SignInRedirectMixin
 from sources import forms, selectors, services
 from sources.models import Role
 
@@ -75,18 +75,13 @@ class RepositoryView(OwnerMixin, View):
         return render(request, "sources/repository.html", context)
 
 
-class RepositoryActionView(OwnerMixin, View):
+class RepositoryActionView(OwnerMixin, ActionMixin, View):
     """POST-only changes from a repository's page."""
 
     def post(self, request, owner, repository_id, action):
         self.check(request, owner, manage=True)
         repository = self.repository(owner, repository_id)
-        handler = getattr(self, f"do_{action.replace('-', '_')}")
-        try:
-            target = handler(request, repository)
-        except ValidationError as e:
-            messages.error(request, " ".join(e.messages))
-            target = None
+        target = self.run_action(request, action, repository)
         if target is None:
             return redirect("sources:repository", owner=owner, repository_id=repository.pk)
         return redirect(target, owner=owner)

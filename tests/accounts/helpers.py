@@ -1,6 +1,7 @@
 """Harness for tests that need people: their tokens, clients that sign in with them, and /token helpers.
 
-The fixtures are made available through tests/accounts/conftest.py and tests/registry/conftest.py."""
+The fixtures are made available through tests/accounts/conftest.py and tests/registry/conftest.py; the
+modules of CI job sign-in (test_job_login.py, tests/api/test_job_token.py) import issuer and repository."""
 
 import json
 from urllib.parse import urlencode
@@ -10,10 +11,15 @@ import pytest
 from django.test import Client
 
 from accounts.services import token_create, user_create
+from sources import services as source_services
 from tests.helpers import basic_auth
+from tests.oidc_issuer import OIDCIssuer
 from tests.registry.helpers import push_image
 
 ALL_SCOPES = ["read:packages", "write:packages", "delete:packages"]
+AUDIENCE = "berth.test"
+GITHUB_URL = "https://github.com/{repository}"
+APP_URL = "https://github.com/alice/app"
 
 
 @pytest.fixture
@@ -53,6 +59,27 @@ def anonymous(db) -> Client:
     return Client()
 
 
+@pytest.fixture
+def issuer(settings):
+    """A GitHub-shaped issuer Berth trusts (repository URLs https://github.com/OWNER/REPO)."""
+    with OIDCIssuer() as github:
+        settings.BERTH_CI_ISSUERS = [github.config(audience=AUDIENCE, repository_url=GITHUB_URL)]
+        yield github
+
+
+@pytest.fixture
+def repository(alice, issuer):
+    """https://github.com/alice/app, registered by alice."""
+    return source_services.repository_add(namespace="alice", url=APP_URL, by=alice)
+
+
+def job_client(token: str, username: str = "ci") -> Client:
+    """Return a client sending Basic username:token, as `docker login -u ci --password-stdin` does."""
+    client = Client()
+    client.defaults["HTTP_AUTHORIZATION"] = basic_auth(username, token)
+    return client
+
+
 def get_token(client: Client, *scopes: str, auth: str | None = None, **headers):
     """Ask /token for scopes, with the client's own Authorization unless auth is given."""
     query = "&".join(["service=testserver"] + [f"scope={s}" for s in scopes])
@@ -70,8 +97,13 @@ def post_token(client: Client, **fields):
 def granted(response) -> dict[str, list[str]]:
     """Return the repository actions a /token answer grants, read from its JWT."""
     assert response.status_code == 200, response.content
-    claims = jwt.decode(response.json()["token"], options={"verify_signature": False})
-    return {entry["name"]: entry["actions"] for entry in claims["access"]}
+    return {entry["name"]: entry["actions"] for entry in claims_of(response)["access"]}
+
+
+def claims_of(response) -> dict:
+    """Return the claims of the registry token a /token answer gives."""
+    assert response.status_code == 200, response.content
+    return jwt.decode(response.json()["token"], options={"verify_signature": False})
 
 
 def errors(response) -> list[dict]:

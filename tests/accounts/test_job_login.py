@@ -1,12 +1,11 @@
 """CI jobs sign in at /token with their OIDC ID token as the password, and use the registry token at /v2/.
 
-The job tokens come from tests/oidc_issuer.py's OIDCIssuer, a real issuer over HTTP; the other
-test modules of CI job sign-in (tests/api/test_job_token.py) import the fixtures here.
+The job tokens come from tests/oidc_issuer.py's OIDCIssuer, a real issuer over HTTP, which the issuer
+fixture of tests/accounts/helpers.py trusts.
 """
 
 import time
 
-import jwt
 import pytest
 from django.test import Client
 
@@ -14,24 +13,21 @@ from accounts import oidc, registry_tokens, tokens
 from accounts.models import FailedLogin
 from registry.models import Package, Visibility
 from sources import services as source_services
-from tests.accounts.helpers import errors, granted, post_token
-from tests.helpers import basic_auth
+from tests.accounts.helpers import (
+    APP_URL,
+    AUDIENCE,
+    GITHUB_URL,
+    claims_of,
+    errors,
+    get_token,
+    granted,
+    job_client,
+    post_token,
+)
 from tests.oidc_issuer import GITLAB, OIDCIssuer
 from tests.registry.helpers import push_image
 
 pytestmark = pytest.mark.django_db
-
-AUDIENCE = "berth.test"
-GITHUB_URL = "https://github.com/{repository}"
-APP_URL = "https://github.com/alice/app"
-
-
-@pytest.fixture
-def issuer(settings):
-    """A GitHub-shaped issuer Berth trusts (repository URLs https://github.com/OWNER/REPO)."""
-    with OIDCIssuer() as github:
-        settings.BERTH_CI_ISSUERS = [github.config(audience=AUDIENCE, repository_url=GITHUB_URL)]
-        yield github
 
 
 @pytest.fixture
@@ -43,29 +39,11 @@ def gitlab(settings, issuer):
 
 
 @pytest.fixture
-def alice_user(make_user):
-    return make_user("alice")
-
-
-@pytest.fixture
-def repository(alice_user, issuer):
-    """https://github.com/alice/app, registered by alice."""
-    return source_services.repository_add(namespace="alice", url=APP_URL, by=alice_user)
-
-
-@pytest.fixture
 def job_token(issuer, repository):
     """Return mint(**claims): a job token of alice/app's CI (RS256 unless alg is given)."""
     def mint(alg: str = "RS256", **claims) -> str:
         return issuer.mint(issuer.github_claims(repository="alice/app", **claims), alg=alg)
     return mint
-
-
-def job_client(token: str, username: str = "ci") -> Client:
-    """Return a client sending Basic username:token, as `docker login -u ci --password-stdin` does."""
-    client = Client()
-    client.defaults["HTTP_AUTHORIZATION"] = basic_auth(username, token)
-    return client
 
 
 def bearer_client(registry_token: str) -> Client:
@@ -74,21 +52,11 @@ def bearer_client(registry_token: str) -> Client:
     return client
 
 
-def token_for(client: Client, *scopes: str):
-    query = "&".join(["service=testserver"] + [f"scope={s}" for s in scopes])
-    return client.get(f"/token?{query}")
-
-
-def claims_of(response) -> dict:
-    assert response.status_code == 200, response.content
-    return jwt.decode(response.json()["token"], options={"verify_signature": False})
-
-
 # Sign-in at GET /token (docker, podman) and POST /token (containerd).
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
 def test_a_job_token_is_the_password_at_get_token(job_token, repository, alg):
-    response = token_for(job_client(job_token(alg=alg), username="anything"), "repository:alice/new:pull,push")
+    response = get_token(job_client(job_token(alg=alg), username="anything"), "repository:alice/new:pull,push")
     assert granted(response) == {"alice/new": ["pull", "push"]}
     claims = claims_of(response)
     assert claims["pat"] is None and claims["uid"] is None
@@ -97,10 +65,10 @@ def test_a_job_token_is_the_password_at_get_token(job_token, repository, alg):
     assert claims["job"]["ref"] == "refs/heads/main"
 
 
-def test_gitlab_shaped_job_tokens_sign_in(gitlab, alice_user):
-    source_services.repository_add(namespace="alice", url="https://gitlab.example.com/alice/tool", by=alice_user)
+def test_gitlab_shaped_job_tokens_sign_in(gitlab, alice):
+    source_services.repository_add(namespace="alice", url="https://gitlab.example.com/alice/tool", by=alice)
     token = gitlab.mint(gitlab.gitlab_claims(project_path="alice/tool", ref="v1", ref_type="tag"), alg="ES256")
-    response = token_for(job_client(token), "repository:alice/tool:pull,push")
+    response = get_token(job_client(token), "repository:alice/tool:pull,push")
     assert granted(response) == {"alice/tool": ["pull", "push"]}
     job = claims_of(response)["job"]
     assert job["url"] == "https://gitlab.example.com/alice/tool"
@@ -119,7 +87,7 @@ def test_the_oauth2_form_takes_a_job_token_and_gives_no_refresh_token(job_token)
 def test_the_registry_token_lives_no_longer_than_the_job_token(job_token, settings):
     settings.BERTH_REGISTRY_TOKEN_LIFETIME = 3600
     expires_at = int(time.time()) + 120
-    response = token_for(job_client(job_token(exp=expires_at)), "repository:alice/new:push")
+    response = get_token(job_client(job_token(exp=expires_at)), "repository:alice/new:push")
     claims = claims_of(response)
     assert claims["exp"] == expires_at
     assert 100 <= response.json()["expires_in"] <= 120
@@ -130,7 +98,7 @@ def test_a_job_on_another_owners_package_gets_no_push(job_token, make_user, clie
     bob = make_user("bob")
     push_image(client_for(bob), "1", name="bob/tool")
     Package.objects.filter(name="bob/tool").update(visibility=Visibility.PUBLIC)
-    response = token_for(job_client(job_token()), "repository:bob/tool:pull,push", "repository:bob/new:push")
+    response = get_token(job_client(job_token()), "repository:bob/tool:pull,push", "repository:bob/new:push")
     # Public: the job may pull it; not connected to alice/app: no push; bob's namespace: no new package.
     assert granted(response) == {"bob/tool": ["pull"]}
 
@@ -149,28 +117,28 @@ def refused(response, *phrases: str) -> str:
 def test_a_token_of_an_untrusted_issuer_is_refused(job_token):
     with OIDCIssuer() as stranger:
         token = stranger.mint(stranger.github_claims(repository="alice/app"))
-    refused(token_for(job_client(token), "repository:alice/app:pull"), stranger.url, "not trusted")
+    refused(get_token(job_client(token), "repository:alice/app:pull"), stranger.url, "not trusted")
 
 
 def test_a_token_for_another_audience_is_refused(issuer, repository):
     token = issuer.mint(issuer.github_claims(repository="alice/app"), aud="https://github.com/alice")
-    refused(token_for(job_client(token), "repository:alice/app:pull"), "audience", AUDIENCE)
+    refused(get_token(job_client(token), "repository:alice/app:pull"), "audience", AUDIENCE)
 
 
 def test_an_expired_token_is_refused(job_token):
     token = job_token(exp=int(time.time()) - 3600, iat=int(time.time()) - 4000, nbf=int(time.time()) - 4000)
-    refused(token_for(job_client(token), "repository:alice/app:pull"), "expired")
+    refused(get_token(job_client(token), "repository:alice/app:pull"), "expired")
 
 
 def test_a_token_with_a_bad_signature_is_refused(job_token):
     header, payload, signature = job_token().split(".")
     forged = ".".join([header, payload, signature[:-8] + ("A" * 8 if signature[-8:] != "A" * 8 else "B" * 8)])
-    refused(token_for(job_client(forged), "repository:alice/app:pull"), "signature")
+    refused(get_token(job_client(forged), "repository:alice/app:pull"), "signature")
 
 
-def test_a_token_of_an_unregistered_repository_says_who_may_add_it(issuer, alice_user):
+def test_a_token_of_an_unregistered_repository_says_who_may_add_it(issuer, alice):
     token = issuer.mint(issuer.github_claims(repository="alice/other"))
-    refused(token_for(job_client(token), "repository:alice/other:pull"),
+    refused(get_token(job_client(token), "repository:alice/other:pull"),
             "https://github.com/alice/other", "not registered", "add_repository")
 
 
@@ -178,9 +146,9 @@ def test_refusals_are_token_failures_and_are_throttled(issuer, repository, setti
     settings.BERTH_TOKEN_FAILURES_PER_ADDRESS = 3
     token = issuer.mint(issuer.github_claims(repository="alice/app"), aud="elsewhere")
     for _ in range(3):
-        refused(token_for(job_client(token), "repository:alice/app:pull"))
+        refused(get_token(job_client(token), "repository:alice/app:pull"))
     assert FailedLogin.objects.filter(kind=FailedLogin.Kind.TOKEN).count() == 3
-    throttled = token_for(job_client(token), "repository:alice/app:pull")
+    throttled = get_token(job_client(token), "repository:alice/app:pull")
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
 
@@ -194,13 +162,13 @@ def test_the_oauth2_form_refuses_a_bad_job_token_with_invalid_grant(issuer, repo
     assert "audience" in response.json()["error_description"]
 
 
-def test_an_issuer_whose_keys_cant_be_fetched_is_503_with_retry_after(settings, alice_user):
+def test_an_issuer_whose_keys_cant_be_fetched_is_503_with_retry_after(settings, alice):
     with OIDCIssuer() as gone:
         settings.BERTH_CI_ISSUERS = [gone.config(audience=AUDIENCE, repository_url=GITHUB_URL)]
-        source_services.repository_add(namespace="alice", url=APP_URL, by=alice_user)
+        source_services.repository_add(namespace="alice", url=APP_URL, by=alice)
         token = gone.mint(gone.github_claims(repository="alice/app"))
     # The issuer has stopped: no keys to check the token with, which is nobody's wrong password.
-    response = token_for(job_client(token), "repository:alice/app:pull")
+    response = get_token(job_client(token), "repository:alice/app:pull")
     assert response.status_code == 503, response.content
     assert errors(response)[0]["code"] == "UNAVAILABLE"
     assert int(response["Retry-After"]) > 0
@@ -214,31 +182,31 @@ def test_an_issuer_whose_keys_cant_be_fetched_is_503_with_retry_after(settings, 
 
 # A job token never passes for a personal access token, nor a personal access token for a job token.
 
-def test_a_pat_never_goes_to_oidc_and_a_jwt_never_to_the_pat_lookup(job_token, alice_user, client_for,
+def test_a_pat_never_goes_to_oidc_and_a_jwt_never_to_the_pat_lookup(job_token, alice, client_for,
                                                                      monkeypatch):
     calls = []
     real_verify, real_authenticate = oidc.verify, tokens.authenticate
     monkeypatch.setattr(oidc, "verify", lambda value: calls.append(("oidc", value)) or real_verify(value))
     monkeypatch.setattr(tokens, "authenticate",
                         lambda username, value: calls.append(("pat", value)) or real_authenticate(username, value))
-    pat_client = client_for(alice_user)
-    assert token_for(pat_client, "repository:alice/x:pull").status_code == 200
+    pat_client = client_for(alice)
+    assert get_token(pat_client, "repository:alice/x:pull").status_code == 200
     job = job_token()
-    assert token_for(job_client(job, username="alice"), "repository:alice/x:pull").status_code == 200
+    assert get_token(job_client(job, username="alice"), "repository:alice/x:pull").status_code == 200
     assert calls == [("pat", pat_client.token), ("oidc", job)]
 
 
-def test_a_jwt_that_is_no_job_token_is_refused_as_a_job_token(issuer, repository, alice_user):
+def test_a_jwt_that_is_no_job_token_is_refused_as_a_job_token(issuer, repository, alice):
     # A registry token is a JWT too: as a password it is judged as a job token, never looked up as a PAT.
-    value, _, _ = registry_tokens.issue(username="alice", user_id=alice_user.pk, pat_id=None, access={})
-    message = refused(token_for(job_client(value, username="alice"), "repository:alice/x:pull"), "issuer")
+    value, _, _ = registry_tokens.issue(username="alice", user_id=alice.pk, pat_id=None, access={})
+    message = refused(get_token(job_client(value, username="alice"), "repository:alice/x:pull"), "issuer")
     assert "personal access token" not in message
 
 
 # /v2/ with the registry token, and with the job token itself as a Basic password.
 
 def test_a_job_pushes_a_new_package_and_pulls_it_with_its_registry_token(job_token):
-    response = token_for(job_client(job_token()), "repository:alice/new:pull,push")
+    response = get_token(job_client(job_token()), "repository:alice/new:pull,push")
     client = bearer_client(response.json()["token"])
     digest, _ = push_image(client, "1", name="alice/new")
     assert client.get(f"/v2/alice/new/manifests/{digest}").status_code == 200
@@ -261,7 +229,7 @@ def test_a_bad_job_token_at_v2_is_401_with_its_reason(issuer, repository):
 
 
 def test_a_removed_repository_stops_its_registry_tokens_at_once(job_token, repository, settings):
-    document = token_for(job_client(job_token()), "repository:alice/new:pull,push").json()
+    document = get_token(job_client(job_token()), "repository:alice/new:pull,push").json()
     client = bearer_client(document["token"])
     digest, _ = push_image(client, "1", name="alice/new")
     # Public, so the manifest pull fast path would answer anyone: it must leave a job's token to the full stack.
@@ -276,7 +244,7 @@ def test_a_removed_repository_stops_its_registry_tokens_at_once(job_token, repos
 
 
 def test_push_refs_apply_to_registry_tokens_already_issued(job_token, repository):
-    document = token_for(job_client(job_token(ref="refs/heads/feature")), "repository:alice/new:pull,push").json()
+    document = get_token(job_client(job_token(ref="refs/heads/feature")), "repository:alice/new:pull,push").json()
     client = bearer_client(document["token"])
     push_image(client, "1", name="alice/new")
     source_services.push_refs_set(repository=repository, push_refs=["refs/heads/main"])
@@ -285,12 +253,12 @@ def test_push_refs_apply_to_registry_tokens_already_issued(job_token, repository
     assert "refs/heads/feature" in errors(response)[0]["message"]
 
 
-def test_a_job_on_a_ref_that_may_not_push_gets_pull_only(issuer, alice_user):
+def test_a_job_on_a_ref_that_may_not_push_gets_pull_only(issuer, alice):
     source_services.repository_add(namespace="alice", url=APP_URL, push_refs=["refs/heads/main", "refs/tags/*"],
-                                   by=alice_user)
+                                   by=alice)
     feature = issuer.mint(issuer.github_claims(repository="alice/app", ref="refs/heads/feature"))
     tag = issuer.mint(issuer.github_claims(repository="alice/app", ref="refs/tags/v1"))
-    assert granted(token_for(job_client(tag), "repository:alice/new:pull,push")) == {"alice/new": ["pull", "push"]}
-    main_client = bearer_client(token_for(job_client(tag), "repository:alice/new:pull,push").json()["token"])
+    assert granted(get_token(job_client(tag), "repository:alice/new:pull,push")) == {"alice/new": ["pull", "push"]}
+    main_client = bearer_client(get_token(job_client(tag), "repository:alice/new:pull,push").json()["token"])
     push_image(main_client, "1", name="alice/new")
-    assert granted(token_for(job_client(feature), "repository:alice/new:pull,push")) == {"alice/new": ["pull"]}
+    assert granted(get_token(job_client(feature), "repository:alice/new:pull,push")) == {"alice/new": ["pull"]}

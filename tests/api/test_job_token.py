@@ -8,7 +8,6 @@ from django.test import Client
 from accounts.models import FailedLogin
 from registry.models import Package
 from sources import services as source_services
-from tests.accounts.test_job_login import APP_URL, AUDIENCE, GITHUB_URL
 from tests.api.helpers import BASE, assert_error
 from tests.helpers import basic_auth
 from tests.oidc_issuer import OIDCIssuer
@@ -17,18 +16,6 @@ from tests.registry.helpers import push_image
 pytestmark = pytest.mark.django_db
 
 PACKAGE = f"{BASE}/users/alice/packages/container/app"
-
-
-@pytest.fixture
-def issuer(settings):
-    with OIDCIssuer() as github:
-        settings.BERTH_CI_ISSUERS = [github.config(audience=AUDIENCE, repository_url=GITHUB_URL)]
-        yield github
-
-
-@pytest.fixture
-def repository(alice, issuer):
-    return source_services.repository_add(namespace="alice", url=APP_URL, by=alice)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """An audit entry for each action, readable by the owner at /api/v3/{users,orgs}/NAME/audit-log, kept for a while."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,10 @@ from audit.services import audit_purge
 from events.services import webhook_create, webhook_delete
 from registry.models import Manifest, Package
 from registry.services import trash
+from sources import services as sources
 from tests.helpers import OWNER
 from tests.registry.helpers import push_image
+from tests.sources.helpers import ISSUERS
 
 BASE = "/api/v3"
 
@@ -75,6 +78,40 @@ def test_package_and_token_actions_are_recorded_with_their_actor(api, settings):
     assert AuditEntry.objects.get(action=Action.ACCESS_GRANT).data == {"grantee": "bob", "role": "read"}
     assert AuditEntry.objects.get(action=Action.VISIBILITY_CHANGE).data == {
         "previous_visibility": "private", "visibility": "public"}
+
+
+def page_rows(client: Client, path: str) -> list[list[str]]:
+    """Return the audit log page's table as rows of cell texts."""
+    page = client.get(path).content.decode()
+    return [[" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>")[1], re.S)]
+
+
+def test_the_log_page_names_the_repository_and_grantee_where_there_is_no_package(db, settings):
+    settings.BERTH_CI_ISSUERS = ISSUERS
+    carol, bob = user_create(username="carol"), user_create(username="bob")
+    repository = sources.repository_add(namespace="carol", url="https://github.com/carol/app", by=carol)
+    sources.repository_grant(repository=repository, role="write", user=bob, by=carol)
+    sources.push_refs_set(repository=repository, push_refs="refs/heads/main", by=carol)
+    browser = Client()
+    browser.force_login(carol)  # recorded too: the newest entry
+    rows = page_rows(browser, "/settings/audit-log")
+    # What each entry is about, in the column packages and tokens use.
+    assert [(row[2], row[3]) for row in rows[1:]] == [
+        ("Changed which refs of a repository may push package.repository_push_refs_change",
+         "https://github.com/carol/app"),
+        ("Granted access to a package or repository package.access_grant", "https://github.com/carol/app bob (write)"),
+        ("Added a source repository package.repository_add", "https://github.com/carol/app"),
+    ]
+
+
+def test_setting_the_same_push_refs_again_records_nothing(db, settings):
+    settings.BERTH_CI_ISSUERS = ISSUERS
+    carol = user_create(username="carol")
+    repository = sources.repository_add(namespace="carol", url="https://github.com/carol/app",
+                                        push_refs="refs/heads/main", by=carol)
+    sources.push_refs_set(repository=repository, push_refs=" refs/heads/main,", by=carol)
+    assert actions("carol") == [Action.REPOSITORY_ADD]
 
 
 def test_token_revoke_is_recorded_once(db):

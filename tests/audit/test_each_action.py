@@ -163,6 +163,11 @@ def remove_repository(s):
     s.post(f"{REPOSITORIES}/{repository.pk}/remove")
 
 
+def change_push_refs(s):
+    repository = sources.repository_add(namespace=OWNER, url=REPO_URL, push_refs="refs/heads/main", by=s.alice)
+    s.post(f"{REPOSITORIES}/{repository.pk}/push-refs", {"push_refs": "refs/heads/main, refs/tags/*"})
+
+
 def grant_repository_access(s):
     user_create(username="bob")
     repository = s.add_repository()
@@ -243,6 +248,7 @@ CASES = {
     Action.RETENTION_RUN: (run_retention, WORKER),
     Action.REPOSITORY_ADD: (add_repository, ALICE),
     Action.REPOSITORY_REMOVE: (remove_repository, ALICE),
+    Action.REPOSITORY_PUSH_REFS_CHANGE: (change_push_refs, ALICE),
     Action.REPOSITORY_CONNECT: (connect_package, ALICE),
     "package.repository_connect (source label)": (connect_by_label, ALICE),
     "package.repository_connect (CI job)": (connect_by_job, JOB),
@@ -258,6 +264,8 @@ DATA = {
     "package.access_revoke (CI access)": {"repository": REPO_URL, "grantee": REPO_URL},
     Action.REPOSITORY_ADD: {"repository": REPO_URL, "push_refs": ["refs/heads/main"]},
     Action.REPOSITORY_REMOVE: {"repository": REPO_URL, "packages": [f"{OWNER}/app"]},
+    Action.REPOSITORY_PUSH_REFS_CHANGE: {"repository": REPO_URL, "previous_push_refs": ["refs/heads/main"],
+                                         "push_refs": ["refs/heads/main", "refs/tags/*"]},
     Action.REPOSITORY_CONNECT: {"repository": REPO_URL, "inherit_access": True},
     "package.repository_connect (source label)": {"repository": REPO_URL, "inherit_access": False},
     "package.repository_connect (CI job)": {"repository": REPO_URL, "inherit_access": True},
@@ -268,7 +276,8 @@ DATA = {
 # The package each case's entry names ("" for an owner's repository and its grants).
 PACKAGE = {
     "package.access_grant (repository)": "", "package.access_revoke (repository)": "",
-    Action.REPOSITORY_ADD: "", Action.REPOSITORY_REMOVE: "", "package.repository_connect (CI job)": f"{OWNER}/new",
+    Action.REPOSITORY_ADD: "", Action.REPOSITORY_REMOVE: "", Action.REPOSITORY_PUSH_REFS_CHANGE: "",
+    "package.repository_connect (CI job)": f"{OWNER}/new",
 }
 
 

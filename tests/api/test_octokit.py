@@ -1,30 +1,16 @@
 """GitHub's own REST client, @octokit/rest, pointed at Berth by its base URL alone (tests/api/octokit/run.mjs)."""
 
-import json
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.services import organization_create, package_visibility_set, token_create
 from registry.models import Package, Visibility
+from tests.api import octokit_harness
+from tests.api.octokit_harness import run_script
 from tests.registry.helpers import push_image
-from tests.servers import require_tool
 
-HARNESS = Path(__file__).resolve().parent / "octokit"
-
-
-@pytest.fixture(scope="module")
-def octokit_installed():
-    """Install the pinned @octokit/rest (package-lock.json) unless it is there already."""
-    require_tool("node")
-    npm = require_tool("npm")
-    if not (HARNESS / "node_modules" / "@octokit" / "rest").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", str(HARNESS)], check=True,
-                       capture_output=True, timeout=300)
-    return HARNESS
+# The fixture, bound in this module by name.
+octokit_installed = octokit_harness.octokit_installed
 
 
 @pytest.fixture
@@ -40,11 +26,8 @@ def results(octokit_installed, live_server, api):
     push_image(api, "1", name="acme/app")
     _, token = token_create(user=alice, scopes=["read:packages", "delete:packages"])
     _, read_token = token_create(user=alice, scopes=["read:packages"])
-    env = {**os.environ, "BERTH_API": f"{live_server.url}/api/v3", "TOKEN": token, "READ_TOKEN": read_token}
-    done = subprocess.run(["node", "run.mjs"], cwd=octokit_installed, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_script(octokit_installed, "run.mjs", BERTH_API=f"{live_server.url}/api/v3", TOKEN=token,
+                      READ_TOKEN=read_token)
 
 
 def names(answer) -> list[str]:

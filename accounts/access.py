@@ -22,6 +22,7 @@ from accounts import job_access
 from accounts.authentication import Credential, challenge
 from accounts.models import Membership, Namespace, PackagePermission
 from accounts.registry_tokens import RegistryGrant
+from accounts.roles import ALL_ACTIONS, ROLE_ACTIONS, ROLE_FOR_ACTION, ROLE_ORDER
 from accounts.tokens import scope_actions
 from registry.models import Package, Visibility
 from registry.oci.errors import Denied, OCIError, Unauthorized
@@ -30,16 +31,8 @@ from registry.selectors import name_unknown
 from sources.identity import JobIdentity
 from sources.models import RepositoryPermission
 
-ALL_ACTIONS = frozenset({"pull", "push", "delete"})
 Role = PackagePermission.Role
-ROLE_ORDER = {Role.READ: 1, Role.WRITE: 2, Role.ADMIN: 3}
-ROLE_ACTIONS = {
-    Role.READ: frozenset({"pull"}),
-    Role.WRITE: frozenset({"pull", "push"}),
-    Role.ADMIN: ALL_ACTIONS,
-}
 SCOPE_FOR_ACTION = {"pull": "read:packages", "push": "write:packages", "delete": "delete:packages"}
-ROLE_FOR_ACTION = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.ADMIN}
 VERBS = {"pull": "pull", "push": "push to", "delete": "delete versions of"}
 
 

@@ -9,19 +9,12 @@ member of this instance. Pushing and deleting also need a ref the repository's p
 from django.db.models import Q
 from django.urls import reverse
 
+from accounts.roles import ROLE_ACTIONS, ROLE_FOR_ACTION, ROLE_ORDER
 from registry.models import Package, Visibility
 from registry.oci.errors import Denied, OCIError
 from registry.selectors import name_unknown
 from sources.identity import JobIdentity
 from sources.models import PackageRepositoryAccess, Role
-
-ROLE_ORDER = {Role.READ: 1, Role.WRITE: 2, Role.ADMIN: 3}
-ROLE_FOR_ACTION = {"pull": Role.READ, "push": Role.WRITE, "delete": Role.ADMIN}
-ROLE_ACTIONS = {
-    Role.READ: frozenset({"pull"}),
-    Role.WRITE: frozenset({"pull", "push"}),
-    Role.ADMIN: frozenset({"pull", "push", "delete"}),
-}
 
 
 def job_role(job: JobIdentity, package: Package | None, namespace: str) -> str | None:

@@ -51,14 +51,19 @@ def caller_for(request) -> Caller:
     user = getattr(request, "user", None) or AnonymousUser()
     auth = getattr(request, "auth", None)
     if isinstance(auth, Credential):
-        if auth.job is not None:
-            # A CI job: no person and no token scopes, its repository's role decides.
-            return Caller(AnonymousUser(), ALL_ACTIONS, auth.grant, True, job=auth.job)
-        return token_caller(user, auth.pat.scopes if auth.pat is not None else None, auth.grant)
+        return credential_caller(user, auth)
     if user.is_authenticated:
         # A signed-in page visitor: the session carries every scope.
         return Caller(user, ALL_ACTIONS, None, True)
     return Caller(user, frozenset({"pull"}), None, False)
+
+
+def credential_caller(user, auth: Credential) -> Caller:
+    """Return the caller user and the credential they proved make."""
+    if auth.job is not None:
+        # A CI job: no person and no token scopes, its repository's role decides.
+        return Caller(AnonymousUser(), ALL_ACTIONS, auth.grant, True, job=auth.job)
+    return token_caller(user, auth.pat.scopes if auth.pat is not None else None, auth.grant)
 
 
 def token_caller(user, scopes, grant: RegistryGrant | None) -> Caller:

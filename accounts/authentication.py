@@ -135,6 +135,23 @@ def verify_job(request, token: str) -> JobIdentity:
         raise
 
 
+def verify_password(request, username: str, password: str) -> PersonalAccessToken | JobIdentity:
+    """Return what a username and password sign in with: a CI job for a JWT, else a personal access token.
+
+    Raise what verify_job or verify_basic raise. The username of a job token is ignored (-u ANYTHING).
+    """
+    if oidc.looks_like_jwt(password):
+        return verify_job(request, password)
+    return verify_basic(request, username, password)
+
+
+def credential(signed_in: PersonalAccessToken | JobIdentity) -> tuple[object, Credential]:
+    """Return the (user, Credential) pair a DRF authentication class answers for a sign-in."""
+    if isinstance(signed_in, JobIdentity):
+        return AnonymousUser(), Credential(pat=None, job=signed_in)
+    return signed_in.user, Credential(pat=signed_in)
+
+
 def job_current(job_claim: dict) -> JobIdentity:
     """Return the CI job a registry token's job claim names, as its repository stands now; raise InvalidJobToken.
 
@@ -202,16 +219,14 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
         if credentials is None:
             return None
         try:
-            if oidc.looks_like_jwt(credentials[1]):
-                return AnonymousUser(), Credential(pat=None, job=verify_job(request, credentials[1]))
-            pat = verify_basic(request, *credentials)
+            signed_in = verify_password(request, *credentials)
         except throttling.LoginThrottled as e:
             raise exceptions.Throttled(wait=e.retry_after, detail=str(e))
         except oidc.KeysUnavailable as e:
             raise keys_unavailable(e)
         except (tokens.InvalidToken, oidc.InvalidJobToken) as e:
             raise exceptions.AuthenticationFailed(str(e))
-        return pat.user, Credential(pat=pat)
+        return credential(signed_in)
 
     def authenticate_header(self, request):
         name, action = request_scope(request)

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 
 from accounts import access, oidc, refresh_tokens, registry_tokens, selectors, throttling, tokens
-from accounts.authentication import basic_credentials, keys_unavailable, verify_basic, verify_job, verify_refresh
+from accounts.authentication import basic_credentials, credential, keys_unavailable, verify_password, verify_refresh
 from accounts.forms import SignUpForm, ThrottledAuthenticationForm, TokenForm
 from accounts.models import PersonalAccessToken, Scope
 from accounts.services import token_create, token_revoke
@@ -56,12 +56,9 @@ def format_scope(granted: dict[str, set[str]]) -> str:
 
 def token_caller(signed_in: PersonalAccessToken | JobIdentity | None) -> access.Caller:
     """Return the caller a /token sign-in makes: a person's token, a CI job, or nobody (public pulls)."""
-    if isinstance(signed_in, JobIdentity):
-        # A job token carries no scopes: what the job may do is its repository's roles alone.
-        return access.Caller(AnonymousUser(), access.ALL_ACTIONS, None, True, job=signed_in)
-    if signed_in is not None:
-        return access.Caller(signed_in.user, frozenset(tokens.scope_actions(signed_in.scopes)), None, True)
-    return access.Caller(AnonymousUser(), frozenset({"pull"}), None, False)
+    if signed_in is None:
+        return access.Caller(AnonymousUser(), frozenset({"pull"}), None, False)
+    return access.credential_caller(*credential(signed_in))
 
 
 def issue_token(signed_in: PersonalAccessToken | JobIdentity | None, scope_values: list[str]
@@ -118,9 +115,7 @@ def form_credentials(request, form) -> PersonalAccessToken | JobIdentity:
     if grant_type == "password":
         if not form.get("username") or not form.get("password"):
             raise InvalidGrantRequest("invalid_request", "grant_type=password needs username and password")
-        if oidc.looks_like_jwt(form["password"]):
-            return verify_job(request, form["password"])
-        return verify_basic(request, form["username"], form["password"])
+        return verify_password(request, form["username"], form["password"])
     if grant_type == "refresh_token":
         if not form.get("refresh_token"):
             raise InvalidGrantRequest("invalid_request", "grant_type=refresh_token needs refresh_token")
@@ -135,15 +130,6 @@ def form_credentials(request, form) -> PersonalAccessToken | JobIdentity:
 OAUTH_ERRORS = {401: "invalid_grant", 429: "slow_down", 503: "temporarily_unavailable"}
 SIGN_IN_FAILURES = (exceptions.AuthenticationFailed, tokens.InvalidToken, throttling.LoginThrottled,
                     oidc.InvalidJobToken)
-
-
-def sign_in(request, credentials: tuple[str, str] | None) -> PersonalAccessToken | JobIdentity | None:
-    """Return what Basic credentials at GET /token sign in with: a personal access token, a CI job, or nobody."""
-    if credentials is None:
-        return None
-    if oidc.looks_like_jwt(credentials[1]):
-        return verify_job(request, credentials[1])
-    return verify_basic(request, *credentials)
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -163,7 +149,8 @@ class TokenView(View):
 
     def get(self, request):
         try:
-            signed_in = sign_in(request, basic_credentials(request))
+            credentials = basic_credentials(request)
+            signed_in = verify_password(request, *credentials) if credentials else None
         except SIGN_IN_FAILURES as e:
             return error_response(refusal(e))
         document, _ = issue_token(signed_in, request.GET.getlist("scope"))

@@ -6,20 +6,13 @@ GITHUB_TOKEN is on GitHub), never looked up as a PAT. Invalid tokens count again
 as they do at /token and /v2/, and a valid token is always accepted.
 """
 
-from django.contrib.auth.models import AnonymousUser
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from accounts import oidc, throttling, tokens
-from accounts.authentication import (
-    Credential,
-    basic_credentials,
-    token_failed,
-    verify_basic,
-    verify_job,
-)
+from accounts.authentication import basic_credentials, credential, token_failed, verify_job, verify_password
 from accounts.models import PersonalAccessToken
-from api.errors import ApiError
+from api.errors import ServiceUnavailable
 
 TOKEN_SCHEMES = (b"bearer", b"token")
 
@@ -41,11 +34,9 @@ def verify_header_token(request, value: str) -> PersonalAccessToken:
         raise
 
 
-def keys_unavailable(exc: oidc.KeysUnavailable) -> ApiError:
+def keys_unavailable(exc: oidc.KeysUnavailable) -> ServiceUnavailable:
     """Return the 503 a job token gets while its issuer's keys can't be fetched."""
-    error = ApiError(f"{exc}; try again shortly", headers={"Retry-After": str(exc.retry_after)})
-    error.status = 503
-    return error
+    return ServiceUnavailable(f"{exc}; try again shortly", headers={"Retry-After": str(exc.retry_after)})
 
 
 class PersonalAccessTokenAuthentication(BaseAuthentication):
@@ -60,14 +51,13 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
                 if len(header) != 2:
                     raise exceptions.AuthenticationFailed("Bad credentials")
                 value = header[1].decode("ascii", "replace")
+                # No username to match: a JWT is a job token, anything else a PAT looked up by value.
                 if oidc.looks_like_jwt(value):
-                    return AnonymousUser(), Credential(pat=None, job=verify_job(request, value))
-                pat = verify_header_token(request, value)
+                    signed_in = verify_job(request, value)
+                else:
+                    signed_in = verify_header_token(request, value)
             elif header[0].lower() == b"basic":
-                username, password = basic_credentials(request)
-                if oidc.looks_like_jwt(password):
-                    return AnonymousUser(), Credential(pat=None, job=verify_job(request, password))
-                pat = verify_basic(request, username, password)
+                signed_in = verify_password(request, *basic_credentials(request))
             else:
                 raise exceptions.AuthenticationFailed("Bad credentials")
         except throttling.LoginThrottled as e:
@@ -81,7 +71,7 @@ class PersonalAccessTokenAuthentication(BaseAuthentication):
             reason = str(e)
             message = reason if reason == "Bad credentials" else f"Bad credentials: {reason}"
             raise exceptions.AuthenticationFailed(message)
-        return pat.user, Credential(pat=pat)
+        return credential(signed_in)
 
     def authenticate_header(self, request):
         # GitHub's API names no challenge a client could follow; a realm lets curl retry with -u.

@@ -55,6 +55,11 @@ class Unprocessable(ApiError):
     default_message = "Validation Failed"
 
 
+class ServiceUnavailable(ApiError):
+    status = 503
+    default_message = "Service Unavailable"
+
+
 class RateLimited(ApiError):
     status = 429
     default_message = "Too many invalid tokens from your address"

@@ -97,7 +97,6 @@ class ManifestView(RegistryView):
             raw=raw,
             content_type=request.META.get("CONTENT_TYPE", ""),
             tags=tags,
-            pusher=job.username if job is not None else user.get_username() if user is not None else "",
             job=job,
             by=user,
         )

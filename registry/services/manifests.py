@@ -18,13 +18,15 @@ MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 
 def manifest_put(*, package: Package, reference: str, raw: bytes, content_type: str,
-                 tags: list[str] = (), pusher: str = "", job: JobIdentity | None = None, by=None
+                 tags: list[str] = (), job: JobIdentity | None = None, by=None
                  ) -> tuple[Manifest, ParsedManifest]:
     """Validate and store a manifest under a tag or its digest, plus any extra tags.
 
     A CI job's push (job) records the version's provenance; a person's (by, the user) may connect the
     package to the repository its source label names. Both happen in the manifest's transaction.
+    Events name the pusher: the job's repository, the person, or nobody (an anonymous push).
     """
+    pusher = job.username if job is not None else by.get_username() if by is not None else ""
     if looks_like_digest(reference):
         wanted = parse_digest(reference)
         digest = digest_bytes(raw, wanted.algorithm)

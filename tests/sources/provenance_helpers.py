@@ -40,7 +40,6 @@ def image(api, *, name: str = REPO, labels: dict | None = None, annotations: dic
 def put(raw: bytes, reference: str = "v1", *, name: str = REPO, job: JobIdentity | None = None, by=None
         ) -> Manifest:
     """Push raw to name as job (a CI job) or by (a person), through the service /v2/ calls."""
-    pusher = job.username if job is not None else by.get_username() if by is not None else ""
     manifest, _ = manifest_put(package=Package.objects.get(name=name), reference=reference, raw=raw,
-                               content_type=mt.OCI_MANIFEST, pusher=pusher, job=job, by=by)
+                               content_type=mt.OCI_MANIFEST, job=job, by=by)
     return manifest

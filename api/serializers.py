@@ -11,7 +11,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sources.provenance import repository_path
+from sources.identity import repository_path
 
 # GitHub writes times as 2019-10-20T14:11:07Z (UTC, whole seconds).
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

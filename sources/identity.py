@@ -2,6 +2,12 @@
 
 import fnmatch
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+def repository_path(url: str) -> str:
+    """Return a repository URL's path, how people name the repository: alice/app, group/sub/app."""
+    return urlsplit(url).path.strip("/")
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class JobIdentity:
     @property
     def username(self) -> str:
         """Return how logs and events name the job: its repository URL's path (alice/app)."""
-        return self.repository_url.split("://", 1)[-1].split("/", 1)[-1]
+        return repository_path(self.repository_url)
 
     def claims(self) -> dict:
         """Return the registry token's `job` claim for this identity."""

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
-from sources.identity import JobIdentity
+from sources.identity import JobIdentity, repository_path
 from sources.models import Provenance, SourceRepository
 
 SOURCE = "org.opencontainers.image.source"
@@ -44,11 +44,6 @@ def provenance_of(manifest) -> Provenance | None:
         return manifest.provenance
     except ObjectDoesNotExist:
         return None
-
-
-def repository_path(url: str) -> str:
-    """Return a repository URL's path, how people name the repository: alice/app, group/sub/app."""
-    return urlsplit(url).path.strip("/")
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,40 @@ def test_a_burst_of_connections_is_spread_over_the_workers(tmp_path_factory):
         for client in clients:
             client.close()
         server.stop()
+
+
+def answer(responses) -> bytes:
+    """Read one response (with a Content-Length body) off responses, a socket file; return its status line."""
+    status = responses.readline()
+    length = 0
+    while (line := responses.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    responses.read(length)
+    return status
+
+
+def test_one_thread_serves_back_to_back_and_later_requests_on_keep_alive_connections(tmp_path_factory):
+    # One thread: while it lingers on a connection it has just answered, a request on another
+    # connection must still be answered, and a request sent after the linger (the connection back
+    # on gthread's poller) too.
+    server = start_berth(tmp_path_factory, workers=1, threads=1)
+    request = f"GET /v2/ HTTP/1.1\r\nHost: {server.host}\r\n\r\n".encode()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port)) as one, \
+                socket.create_connection(("127.0.0.1", server.port)) as two:
+            first, second = one.makefile("rb"), two.makefile("rb")
+            for _ in range(3):
+                one.sendall(request)
+                assert answer(first).startswith(b"HTTP/1.1 401")
+            two.sendall(request)
+            assert answer(second).startswith(b"HTTP/1.1 401")
+            time.sleep(0.1)
+            one.sendall(request + request)  # pipelined
+            assert answer(first).startswith(b"HTTP/1.1 401")
+            assert answer(first).startswith(b"HTTP/1.1 401")
+            two.sendall(request)
+            assert answer(second).startswith(b"HTTP/1.1 401")
+    finally:
+        server.stop()

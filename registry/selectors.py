@@ -52,7 +52,9 @@ def manifest_get(*, package: Package, reference: str) -> Manifest:
             detail={"name": package.name, "reference": reference},
         )
     else:
-        manifest = live.filter(tags__name=reference).first()
+        # The tag's own package too (one filter(), so one join): it lets PostgreSQL find the tag by its
+        # unique (package, name) instead of reading every tag of every package with that name.
+        manifest = live.filter(tags__package=package, tags__name=reference).first()
     if manifest is None:
         raise ManifestUnknown(f"manifest {reference} is not in {package.name}",
                               detail={"name": package.name, "reference": reference})
@@ -74,7 +76,7 @@ def manifest_find(*, name: str, reference: str, package_annotations: dict | None
             return None
         live = live.filter(digest=reference)
     elif is_valid_tag(reference):
-        live = live.filter(tags__name=reference)
+        live = live.filter(tags__package_id=F("package_id"), tags__name=reference)  # see manifest_get()
     else:
         return None
     annotations = package_annotations or {}

@@ -303,9 +303,13 @@ def read_sql(statement: str) -> str:
     except KeyError:
         pass
     if statement == "berth_pull_by_digest":
-        which = "m.digest = %s"
+        manifest = f"JOIN {Manifest._meta.db_table} m ON m.package_id = p.id AND m.digest = %s AND m.deleted_at IS NULL"
     else:
-        which = f"EXISTS (SELECT 1 FROM {Tag._meta.db_table} g WHERE g.manifest_id = m.id AND g.name = %s)"
+        # From the tag (one row by its unique package and name) to its manifest: a condition on the
+        # manifests instead had PostgreSQL look at every live manifest of the package for the tag,
+        # 10 ms a pull in a package of 5,000 versions.
+        manifest = f"""JOIN {Tag._meta.db_table} g ON g.package_id = p.id AND g.name = %s
+        JOIN {Manifest._meta.db_table} m ON m.id = g.manifest_id AND m.package_id = p.id AND m.deleted_at IS NULL"""
     sql = f"""
         SELECT m.id AS manifest_id, m.digest, m.media_type, m.size, m.raw,
                p.id AS package_id, p.namespace, p.visibility,
@@ -314,7 +318,7 @@ def read_sql(statement: str) -> str:
                u.{user_model._meta.pk.column} AS user_id,
                u.{user_model._meta.get_field(user_model.USERNAME_FIELD).column} AS username, u.is_active
         FROM {Package._meta.db_table} p
-        JOIN {Manifest._meta.db_table} m ON m.package_id = p.id AND m.deleted_at IS NULL AND {which}
+        {manifest}
         LEFT JOIN {Namespace._meta.db_table} h ON h.name = p.namespace
         LEFT JOIN {PersonalAccessToken._meta.db_table} t ON t.id = %s
         LEFT JOIN {user_model._meta.db_table} u ON u.{user_model._meta.pk.column} = t.user_id

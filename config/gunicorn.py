@@ -22,6 +22,9 @@ keepalive = 75
 # fight over one control socket in $HOME.
 control_socket_disable = True
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+# gunicorn's logger, writing the default format's access line without logging's machinery when
+# that is all logging would do (config/access_log.py).
+logger_class = "config.access_log.AccessLogger"
 
 # glibc raises its mmap threshold each time a large buffer is freed, after which blob-sized
 # buffers (S3 parts, read buffers) come from per-thread arenas that never shrink: a worker's

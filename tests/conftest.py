@@ -13,6 +13,17 @@ def _blob_dir(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hash passwords with MD5 in the test process, as Django's docs advise for tests.
+
+    The default PBKDF2 costs most of a second per password on the CI machine, and fixtures that
+    make a handful of users paid it in every test. Live servers (gunicorn, the image) keep the
+    production hashers.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clients_go_through_the_fast_path(monkeypatch):
     """Have Django's test clients answer as config/wsgi.py does under gunicorn: the manifest pull
     fast path first, Django's handler for everything it leaves alone."""

@@ -17,7 +17,7 @@ import requests
 
 from tests.e2e import images
 from tests.helpers import OWNER, Credentials
-from tests.pgplugin import create_database
+from tests.pgplugin import migrated_database
 from tests.s3 import bucket_objects, open_multipart_uploads
 from tests.servers import BerthServer
 
@@ -52,12 +52,12 @@ class Client:
 @pytest.fixture(scope="module")
 def cluster(s3_server, tmp_path_factory):
     bucket = s3_server.create_bucket()
-    database = create_database(f"berth_s3_{uuid.uuid4().hex[:8]}")
+    database = migrated_database(f"berth_s3_{uuid.uuid4().hex[:8]}")
     servers = []
     try:
         for redirect in (True, False):
             server = BerthServer(database_url=database, data_dir=tmp_path_factory.mktemp("berth-s3"),
-                                 env=s3_server.env(bucket, redirect=redirect), workers=1, threads=4)
+                                 env=s3_server.env(bucket, redirect=redirect), workers=1, threads=4, migrated=True)
             servers.append(server.start())
         token = servers[0].manage("create_token", OWNER, "--scopes", "write:packages,delete:packages",
                                   "--create-user", "--note", "S3 app server tests").strip()

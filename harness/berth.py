@@ -13,14 +13,16 @@ ROOT = Path(__file__).resolve().parent.parent
 class BerthServer:
     """Berth under gunicorn; workers and threads of None leave them to config/gunicorn.py.
 
-    log defaults to gunicorn.log in data_dir.
+    log defaults to gunicorn.log in data_dir. migrated=True: the database has every migration
+    already (a copy of a migrated one), so start() runs none.
     """
 
     start_timeout = 30
     secret_key = "berth-test-secret-key-not-for-production"
 
     def __init__(self, *, database_url: str, data_dir: Path, env: dict[str, str] | None = None,
-                 workers: int | None = None, threads: int | None = None, log: Path | None = None):
+                 workers: int | None = None, threads: int | None = None, log: Path | None = None,
+                 migrated: bool = False):
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.url = f"http://{self.host}"
@@ -35,6 +37,7 @@ class BerthServer:
             **(env or {}),
         }
         self.workers, self.threads = workers, threads
+        self.migrated = migrated
         self.process: subprocess.Popen | None = None
 
     def manage(self, *args: str) -> str:
@@ -48,7 +51,8 @@ class BerthServer:
     def start(self) -> "BerthServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        self.manage("migrate", "--noinput", "-v0")
+        if not self.migrated:
+            self.manage("migrate", "--noinput", "-v0")
         command = [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi", "--bind", self.host]
         if self.workers is not None:
             command += ["--workers", str(self.workers)]

@@ -1,4 +1,4 @@
-"""A private docker daemon: vfs storage, no networking setup, its own client config."""
+"""A private docker daemon: vfs storage unless told otherwise, no networking setup, its own client config."""
 
 import os
 import subprocess
@@ -12,8 +12,9 @@ class Dockerd(Daemon):
     name = "dockerd"
     failure = RuntimeError  # what docker() raises when a command fails
 
-    def __init__(self, prefix: str = "berth-dockerd-"):
+    def __init__(self, prefix: str = "berth-dockerd-", storage_driver: str = "vfs"):
         super().__init__(prefix)
+        self.storage_driver = storage_driver
         self.host = f"unix://{self.root}/docker.sock"
         self.config = self.root / "config"
         self.config.mkdir()
@@ -21,9 +22,9 @@ class Dockerd(Daemon):
     def start(self, dockerd: str = "dockerd") -> "Dockerd":
         if os.geteuid() != 0:
             raise RuntimeError("dockerd needs root")
-        self.spawn([dockerd, "--storage-driver=vfs", "--iptables=false", "--ip-masq=false", "--bridge=none",
-                    f"--data-root={self.root}/data", f"--exec-root={self.root}/exec", f"--pidfile={self.root}/pid",
-                    "-H", self.host])
+        self.spawn([dockerd, f"--storage-driver={self.storage_driver}", "--iptables=false", "--ip-masq=false",
+                    "--bridge=none", f"--data-root={self.root}/data", f"--exec-root={self.root}/exec",
+                    f"--pidfile={self.root}/pid", "-H", self.host])
         wait_until(lambda: self.docker("version", check=False).returncode == 0, timeout=60,
                    what="dockerd", log=self.log)
         return self

@@ -73,8 +73,11 @@ class Cluster:
         return create_database(self.url(), name)
 
 
-def create_database(server_url: str, name: str) -> str:
-    """Create an empty database called name on the server of server_url (any database's URL); return its URL."""
+def create_database(server_url: str, name: str, *, template: str | None = None) -> str:
+    """Create a database called name on the server of server_url (any database's URL); return its URL.
+
+    It is empty, or a copy of the database template (which nothing may be connected to).
+    """
     import psycopg2
 
     base, _, _ = server_url.rpartition("/")
@@ -82,6 +85,6 @@ def create_database(server_url: str, name: str) -> str:
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     connection.close()
     return f"{base}/{name}"

@@ -12,6 +12,35 @@ def _blob_dir(settings, tmp_path):
     settings.BERTH_DATA_DIR = tmp_path / "data"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader():
+    """Have every boto3 session in the test process share one loader of botocore's service models.
+
+    A gunicorn worker makes its S3 client once; the tests make a store, and so a boto3 session,
+    for every test on a fresh bucket, and each new session parsed the same JSON models again
+    (~0.3 s a test). The models are read-only files; clients, sessions and buckets stay per test.
+    """
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", functools.cache(botocore.loaders.create_loader))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hash passwords with MD5 in the test process, as Django's docs advise for tests.
+
+    The default PBKDF2 costs most of a second per password on the CI machine, and fixtures that
+    make a handful of users paid it in every test. Live servers (gunicorn, the image) keep the
+    production hashers.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _clients_go_through_the_fast_path(monkeypatch):
     """Have Django's test clients answer as config/wsgi.py does under gunicorn: the manifest pull

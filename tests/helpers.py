@@ -4,7 +4,7 @@ import base64
 import itertools
 from dataclasses import dataclass
 
-from tests.pgplugin import create_database
+from tests.pgplugin import migrated_database
 from tests.servers import BerthServer
 
 _databases = itertools.count(1)
@@ -25,7 +25,8 @@ class Credentials:
 
 
 def start_berth(tmp_path_factory, *, workers: int = 2, threads: int = 4, **env) -> BerthServer:
-    """Start Berth under gunicorn on a fresh database; the caller stops it."""
-    database = create_database(f"berth_live_{next(_databases)}")
+    """Start Berth under gunicorn on a fresh (migrated) database; the caller stops it."""
+    database = migrated_database(f"berth_live_{next(_databases)}")
     data_dir = tmp_path_factory.mktemp("berth-live")
-    return BerthServer(database_url=database, data_dir=data_dir, env=env, workers=workers, threads=threads).start()
+    return BerthServer(database_url=database, data_dir=data_dir, env=env, workers=workers, threads=threads,
+                       migrated=True).start()

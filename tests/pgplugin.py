@@ -6,16 +6,20 @@ instead; set BERTH_TEST_SQLITE=1 to run on SQLite, which skips the tests marked 
 """
 
 import os
+import subprocess
+import sys
 
 import pytest
 
 from harness import postgres
+from harness.berth import ROOT
 from harness.postgres import Cluster
 from harness.processes import free_port
 
-__all__ = ["Cluster", "create_database", "free_port"]
+__all__ = ["Cluster", "create_database", "free_port", "migrated_database"]
 
 _cluster: Cluster | None = None
+_template: str | None = None  # a database migrated once per run, copied by migrated_database
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -57,3 +61,21 @@ def pytest_unconfigure(config):
 def create_database(name: str) -> str:
     """Create an empty database on the test server and return its URL (for live servers)."""
     return postgres.create_database(os.environ["DATABASE_URL"], name)
+
+
+def migrated_database(name: str) -> str:
+    """Create a database with every migration applied on the test server and return its URL.
+
+    The first call migrates a template with manage.py; every database after it is a copy of it,
+    which takes PostgreSQL a fraction of a second instead of the seconds migrate spends on each
+    live server's empty database.
+    """
+    global _template
+    if _template is None:
+        url = create_database("berth_migrated_template")
+        result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
+                                env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"migrating the template database failed:\n{result.stdout}\n{result.stderr}")
+        _template = "berth_migrated_template"
+    return postgres.create_database(os.environ["DATABASE_URL"], name, template=_template)

@@ -2,6 +2,9 @@
 
 import os
 import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +14,8 @@ from tests.pgplugin import free_port
 
 ROOT = berth.ROOT
 
-__all__ = ["ROOT", "BerthServer", "Dockerd", "exited", "free_port", "http_up", "require_tool", "wait_until"]
+__all__ = ["ROOT", "BerthServer", "Dockerd", "exited", "free_port", "http_up", "overlay_works", "require_tool",
+           "wait_until"]
 
 
 def require_tool(name: str) -> str:
@@ -32,8 +36,27 @@ class BerthServer(berth.BerthServer):
         super().__init__(workers=workers, threads=threads, **kwargs)
 
 
+def overlay_works(folder: Path) -> bool:
+    """Return whether the kernel mounts an overlay filesystem on folder's filesystem (not so on most overlays)."""
+    with tempfile.TemporaryDirectory(dir=folder) as probe:
+        layers = {name: Path(probe) / name for name in ("lower", "upper", "work", "merged")}
+        for layer in layers.values():
+            layer.mkdir()
+        options = f"lowerdir={layers['lower']},upperdir={layers['upper']},workdir={layers['work']}"
+        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", options, str(layers["merged"])],
+                                 capture_output=True).returncode == 0
+        if mounted:
+            subprocess.run(["umount", str(layers["merged"])], capture_output=True)
+        return mounted
+
+
 class Dockerd(docker.Dockerd):
-    """A private docker daemon (vfs storage, no networking setup), or the one BERTH_TEST_DOCKER_HOST names."""
+    """A private docker daemon (no networking setup), or the one BERTH_TEST_DOCKER_HOST names.
+
+    Its storage is overlay2 where the kernel allows it there, else vfs: vfs copies the whole
+    filesystem for every layer and container, which made building the production image and the
+    daemon's clean-up take minutes.
+    """
 
     failure = AssertionError
 
@@ -45,4 +68,5 @@ class Dockerd(docker.Dockerd):
         dockerd = require_tool("dockerd")
         if os.geteuid() != 0:
             pytest.skip("dockerd needs root; set BERTH_TEST_DOCKER_HOST to a running daemon")
+        self.storage_driver = "overlay2" if overlay_works(self.root) else "vfs"
         return super().start(dockerd)

@@ -25,7 +25,6 @@ def limits(settings):
     settings.BERTH_LOGIN_FAILURES_PER_ADDRESS = 5
     settings.BERTH_TOKEN_FAILURES_PER_ADDRESS = 4
     settings.BERTH_LOGIN_FAILURE_WINDOW = 600
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

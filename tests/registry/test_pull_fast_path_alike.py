@@ -234,7 +234,7 @@ def test_gunicorn_answers_alike_with_and_without_the_fast_path(tmp_path_factory)
 
     fast = start_berth(tmp_path_factory, workers=1, threads=2)
     full = BerthServer(database_url=fast.env["DATABASE_URL"], data_dir=fast.data_dir,
-                       env={"BERTH_FAST_PULL": "false"}, workers=1, threads=2)
+                       env={"BERTH_FAST_PULL": "false"}, workers=1, threads=2, migrated=True)
     try:
         full.start()
         pat = fast.manage("create_token", "alice", "--create-user", "--scopes", "write:packages").strip()

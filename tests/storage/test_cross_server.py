@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.helpers import OWNER
-from tests.pgplugin import create_database
+from tests.pgplugin import migrated_database
 from tests.servers import BerthServer, http_up, wait_until
 from tests.storage.byte_counter import CountingProxy, rchar, worker_pids
 
@@ -58,12 +58,12 @@ def cluster(request, tmp_path_factory):
         s3_server = request.getfixturevalue("s3_server")
         proxy = CountingProxy(s3_server.port)
         env = {**s3_server.env(s3_server.create_bucket(), redirect=False), "AWS_S3_ENDPOINT_URL": proxy.url}
-    database = create_database(f"berth_x_{uuid.uuid4().hex[:8]}")
+    database = migrated_database(f"berth_x_{uuid.uuid4().hex[:8]}")
     servers = []
     try:
         for _ in range(2):
             server = BerthServer(database_url=database, data_dir=tmp_path_factory.mktemp("berth-x"), env=env,
-                                 workers=1, threads=4)
+                                 workers=1, threads=4, migrated=True)
             servers.append(server.start())
         token = servers[0].manage("create_token", OWNER, "--scopes", "write:packages,delete:packages",
                                   "--create-user", "--note", "cross-server tests").strip()

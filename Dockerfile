@@ -20,7 +20,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # The image's metadata comes before its big layers: on storage drivers without copy-on-write
-# (vfs, as in the tests) every instruction after them would copy the whole filesystem again.
+# (vfs, as in the tests where overlay is unavailable) every instruction after them would copy the whole
+# filesystem again.
 EXPOSE 8000
 # /-/ready: the database and blob storage are reachable (config/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s CMD ["python3", "/app/config/healthcheck.py"]

@@ -1,6 +1,7 @@
 """Manifests: /v2/<name>/manifests/<reference>."""
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
 
 from accounts import access
@@ -87,19 +88,20 @@ class ManifestView(RegistryView):
         limit = settings.BERTH_MAX_MANIFEST_SIZE
         raw = read_limited(request, limit, lambda: SizeInvalid(
             f"manifest is larger than the {limit // (1024 * 1024)} MiB limit", status=413))
-        package = self.package_for_push(name)
         tags = request.GET.getlist("tag")
         job = access.caller_for(request).job
         user = request.user if request.user.is_authenticated else None
-        manifest, parsed = manifest_put(
-            package=package,
-            reference=reference,
-            raw=raw,
-            content_type=request.META.get("CONTENT_TYPE", ""),
-            tags=tags,
-            job=job,
-            by=user,
-        )
+        # One transaction: a manifest refused at a new name leaves no package behind it.
+        with transaction.atomic():
+            manifest, parsed = manifest_put(
+                package=self.package_for_push(name),
+                reference=reference,
+                raw=raw,
+                content_type=request.META.get("CONTENT_TYPE", ""),
+                tags=tags,
+                job=job,
+                by=user,
+            )
         headers = {
             "Location": f"/v2/{name}/manifests/{manifest.digest}",
             "Docker-Content-Digest": manifest.digest,

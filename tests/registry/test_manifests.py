@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from registry.models import Manifest
+from registry.models import Manifest, Package
 from registry.oci import media_types as mt
 from tests.registry.helpers import (
     DOCKER_LAYER,
@@ -274,6 +274,12 @@ class TestPushByDigestWithTags:
         response = put_manifest(api, sha256(raw), raw)
         assert "OCI-Tag" not in response
         assert tags(api) == []
+
+    def test_a_manifest_refused_at_a_new_name_leaves_no_package(self, api):
+        raw = manifest_bytes(config=descriptor(image_config(), mt.OCI_CONFIG), layers=[])
+        error(put_manifest(api, "v1", raw, name="alice/brand-new"), 400, "MANIFEST_BLOB_UNKNOWN")
+        assert not Package.all_objects.filter(name="alice/brand-new").exists()
+        error(api.get("/v2/alice/brand-new/tags/list"), 404, "NAME_UNKNOWN")
 
     def test_an_invalid_tag_parameter_stores_nothing(self, api):
         push_blob(api, image_config())

@@ -29,8 +29,12 @@ def execute(cursor, name: str, sql: str, params: list) -> None:
         # This connection was opened before this module was imported: nothing of ours is on it.
         prepared = connection.berth_prepared = set()
     if name not in prepared:
-        parts = sql.split("%s")
-        numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
-        cursor.execute(f"PREPARE {name} AS {numbered}")
+        cursor.execute(f"PREPARE {name} AS {numbered(sql)}")
         prepared.add(name)
     cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(params))})", params)
+
+
+def numbered(sql: str) -> str:
+    """Return sql with its %s placeholders as PREPARE wants them: $1, $2, ..."""
+    parts = sql.split("%s")
+    return parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))

@@ -15,6 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import registry_tokens
+from registry import prepared as prepared_sql
 from registry import selectors
 from registry.api import pull
 from registry.models import Manifest, Package, Tag
@@ -43,10 +44,7 @@ def rows_visited(sql: str, params: list, *, prepared: bool = False) -> int:
     with connection.cursor() as cursor:
         if prepared:
             cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-            numbered = sql
-            for n in range(1, len(params) + 1):
-                numbered = numbered.replace("%s", f"${n}", 1)
-            cursor.execute(f"PREPARE lookup AS {numbered}")
+            cursor.execute(f"PREPARE lookup AS {prepared_sql.numbered(sql)}")
             cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lookup ({', '.join(['%s'] * len(params))})",
                            params)
         else:

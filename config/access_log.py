@@ -24,11 +24,6 @@ DEFAULT_FORMAT = AccessLogFormat.default
 PLAIN_HANDLERS = (logging.StreamHandler, logging.FileHandler)
 
 
-def _escaped(value):
-    # What gunicorn's SafeAtoms does to every atom.
-    return value.replace('"', '\\"') if isinstance(value, str) else value
-
-
 class AccessLogger(glogging.Logger):
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:
@@ -51,7 +46,7 @@ class AccessLogger(glogging.Logger):
             "f": environ.get("HTTP_REFERER", "-"),
             "a": environ.get("HTTP_USER_AGENT", "-"),
         }
-        line = DEFAULT_FORMAT % {key: _escaped(value) for key, value in atoms.items()}
+        line = DEFAULT_FORMAT % self.atoms_wrapper_class(atoms)  # gunicorn's quote escaping
         for handler in handlers:
             handler.acquire()
             try:

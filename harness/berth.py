@@ -10,6 +10,14 @@ from harness.processes import exited, free_port, http_up, stop, wait_until
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def manage(env: dict[str, str], *args: str) -> str:
+    """Run a manage.py command with environment env and return its output; raise RuntimeError if it fails."""
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
 class BerthServer:
     """Berth under gunicorn; workers and threads of None leave them to config/gunicorn.py.
 
@@ -42,11 +50,7 @@ class BerthServer:
 
     def manage(self, *args: str) -> str:
         """Run a manage.py command against this server's database and return its output."""
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        return manage(self.env, *args)
 
     def start(self) -> "BerthServer":
         self.data_dir.mkdir(parents=True, exist_ok=True)

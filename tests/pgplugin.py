@@ -6,13 +6,11 @@ instead; set BERTH_TEST_SQLITE=1 to run on SQLite, which skips the tests marked 
 """
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 from harness import postgres
-from harness.berth import ROOT
+from harness.berth import manage
 from harness.postgres import Cluster
 from harness.processes import free_port
 
@@ -73,9 +71,6 @@ def migrated_database(name: str) -> str:
     global _template
     if _template is None:
         url = create_database("berth_migrated_template")
-        result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT,
-                                env={**os.environ, "DATABASE_URL": url}, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"migrating the template database failed:\n{result.stdout}\n{result.stderr}")
+        manage({**os.environ, "DATABASE_URL": url}, "migrate", "--noinput", "-v0")
         _template = "berth_migrated_template"
     return postgres.create_database(os.environ["DATABASE_URL"], name, template=_template)

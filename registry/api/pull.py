@@ -10,6 +10,12 @@ answered here, refusal() decides on them), registry.api.manifests says which Acc
 answers and with what headers, and SecurityMiddleware and XFrameOptionsMiddleware add their own
 headers. A GET is counted (registry.services.downloads) only once the answer is yes.
 
+A GET is read, decided on, then counted: two statements. A worker remembers the row of its last
+yes for that manifest, name and token, and decides the next such GET on it before reading; then
+one statement (registry/api/pull_sql.py) reads the row again and counts the pull only if the row
+is still the one decided on. A row that changed in between is decided on as read, and counted
+on its own if the answer is still yes.
+
 Anything else (no token, a refusal, a missing manifest, an organization's package, a token
 whose last use is due to be recorded) goes on to the full stack, which answers exactly as it
 always did: this path only ever says yes, and only where the full stack says yes too. Every
@@ -34,15 +40,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts import access, registry_tokens, tokens
-from accounts.models import Namespace, PersonalAccessToken
 from registry import prepared
 from registry.api.base import API_VERSION_HEADER
 from registry.api.manifests import ManifestView, accept_header, answerable, manifest_headers
-from registry.models import Manifest, Package, Tag
+from registry.api.pull_sql import RAW, VERSION, counted_read_sql, read_sql
+from registry.models import Manifest, Package
 from registry.oci.digests import looks_like_digest, parse_digest
 from registry.oci.errors import OCIError
 from registry.oci.names import is_valid_tag, validate_name
-from registry.services.downloads import download_count
+from registry.services.downloads import download_count, shard
 
 # Each entry of settings.MIDDLEWARE, and why the fast path may answer without running it
 # (tests/registry/test_pull_fast_path.py fails when settings.MIDDLEWARE holds anything else, so
@@ -200,18 +206,38 @@ def pull(request, token: str, db) -> HttpResponse | None:
         # A CI job's token is judged by its repository's current row (removed: refused at once),
         # which only the full stack reads.
         return None
-    row = read(name, reference, grant, db)
-    if row is None:
+    statement = read_statement(reference)
+    if statement is None:
         return None
-    manifest, package, caller = row
-    if not serves(request, name, reference, manifest, package, caller):
+    params = [reference, grant.pat_id, name]
+    key = (statement, name, reference, grant.pat_id)
+    get = request.method == "GET"
+    seen = _answered.get(key) if get else None
+    manifest = decide(request, name, reference, grant, db, seen) if seen is not None else None
+    if manifest is not None:
+        # Decided on the row of the last yes; the statement reads the row again and counts the
+        # pull only if it is still that row (same version). Otherwise nothing was counted, and
+        # the row read is decided on below, as for a first pull.
+        row = fetch(db, statement, params, counting=seen[VERSION])
+        if row is not None and row[VERSION] == seen[VERSION]:
+            manifest.raw = row[RAW]
+            return respond(manifest, get)
+    else:
+        row = fetch(db, statement, params)
+    manifest = decide(request, name, reference, grant, db, row) if row is not None else None
+    if manifest is None:
+        _answered.pop(key, None)
         return None
-    if request.method == "GET":
+    if get:
         # Counted once the answer is yes, as ManifestView.get() counts (HEAD is no pull).
         download_count(manifest=manifest)
-        response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type)
-    else:
-        response = HttpResponse()
+        remember(key, row)
+    return respond(manifest, get)
+
+
+def respond(manifest: Manifest, get: bool) -> HttpResponse:
+    """Return the answer to a GET (with the manifest) or a HEAD of manifest."""
+    response = HttpResponse(bytes(manifest.raw), content_type=manifest.media_type) if get else HttpResponse()
     for key, value in manifest_headers(manifest).items():
         response[key] = value
     response[API_VERSION_HEADER[0]] = API_VERSION_HEADER[1]
@@ -231,38 +257,77 @@ def serves(request, name: str, reference: str, manifest: Manifest, package: Pack
     return answerable(reference, accept_header(request), manifest.media_type)
 
 
-def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
-    """Return (manifest, package, caller) for a live manifest of package name, None if there is none.
+def decide(request, name: str, reference: str, grant: registry_tokens.RegistryGrant, db, row) -> Manifest | None:
+    """Return the manifest of row if the fast path answers this pull with it, None to leave it to the full stack."""
+    manifest, package, caller = build(row, grant, db)
+    return manifest if serves(request, name, reference, manifest, package, caller) else None
 
-    package carries what access.holder_annotations() reads. caller is None when the personal
-    access token is unusable (the full stack says why) or its use is due to be recorded.
-    """
-    pat_id = grant.pat_id
+
+# The rows recent GETs were answered yes on, without the manifest's bytes, by statement, name,
+# reference and personal access token. pull() decides a GET whose row is here before reading
+# anything, then reads and counts in one statement; a row that changed since (a revoked token, a
+# moved tag, a new visibility) has another version, and nothing is counted until it is decided on.
+# Which worker answers makes no difference to the answer, only to the statements it takes.
+ANSWERED_LIMIT = 4096
+_answered: dict[tuple, tuple] = {}
+
+
+def remember(key: tuple, row: tuple) -> None:
+    if row[VERSION] is None:
+        return  # no versions on this database: every pull is read, decided and then counted
+    if len(_answered) >= ANSWERED_LIMIT:
+        _answered.clear()
+    _answered[key] = row[:RAW] + (None, row[VERSION])
+
+
+def read_statement(reference: str) -> str | None:
+    """Return the name of the statement that reads a manifest by reference, None if reference is neither."""
     if looks_like_digest(reference):
         try:
             parse_digest(reference)
         except OCIError:
             return None
-        statement = "berth_pull_by_digest"
-    elif is_valid_tag(reference):
-        statement = "berth_pull_by_tag"
-    else:
-        return None
+        return "berth_pull_by_digest"
+    return "berth_pull_by_tag" if is_valid_tag(reference) else None
+
+
+def fetch(db, statement: str, params: list, counting: str | None = None) -> tuple | None:
+    """Return the row statement reads with params, None if there is none.
+
+    With counting (a version), the same statement also counts the pull if the row read has that version.
+    """
     with db.cursor() as cursor:
-        prepared.execute(cursor, statement, read_sql(statement), [reference, pat_id, name])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    (manifest_id, digest, media_type, size, raw, package_id, namespace, visibility,
+        if counting is None:
+            prepared.execute(cursor, statement, read_sql(statement), params)
+        else:
+            prepared.execute(cursor, f"{statement}_counted", counted_read_sql(statement),
+                             [*params, shard(), counting])
+        return cursor.fetchone()
+
+
+def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
+    """Return (manifest, package, caller) for a live manifest of package name, None if there is none."""
+    statement = read_statement(reference)
+    row = fetch(db, statement, [reference, grant.pat_id, name]) if statement is not None else None
+    return build(row, grant, db) if row is not None else None
+
+
+def build(row: tuple, grant: registry_tokens.RegistryGrant, db):
+    """Return (manifest, package, caller) of a row the read statement returned.
+
+    package carries what access.holder_annotations() reads. caller is None when the personal
+    access token is unusable (the full stack says why) or its use is due to be recorded.
+    """
+    (manifest_id, digest, media_type, size, package_id, name, namespace, visibility,
      holder_id, holder_user_id, holder_organization_id,
-     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active) = row
+     token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active, raw, _) = row
     # from_db(), as the ORM builds what it reads: the fields not read stay deferred (read on first
     # use, never a default that may not be the row's), and it costs half of Model(**fields).
     manifest = Manifest.from_db(db.alias, MANIFEST_FIELDS, (manifest_id, package_id, digest, media_type, raw, size))
     package = Package.from_db(db.alias, PACKAGE_FIELDS, (package_id, name, namespace, visibility))
     package.holder_found = holder_id is not None
     package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
-    if pat_id is None:
+    if grant.pat_id is None:
         return manifest, package, access.token_caller(AnonymousUser(), None, grant)
     now = timezone.now()
     if token_id is None or tokens.unusable(revoked_at=revoked_at, expires_at=_datetime(expires_at),
@@ -279,53 +344,16 @@ def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
     return manifest, package, access.token_caller(user, scopes, grant)
 
 
-# The columns read() hands to from_db(), in the models' field order.
+# The columns build() hands to from_db(), in the models' field order.
 MANIFEST_FIELDS = ("id", "package_id", "digest", "media_type", "raw", "size")
 PACKAGE_FIELDS = ("id", "name", "namespace", "visibility")
 
 
 @functools.cache
 def user_fields(user_model) -> tuple[str, ...]:
-    """Return the user fields read() reads (primary key, username, is_active) in the model's field order."""
+    """Return the user fields build() reads (primary key, username, is_active) in the model's field order."""
     wanted = {user_model._meta.pk.attname, user_model.USERNAME_FIELD, "is_active"}
     return tuple(field.attname for field in user_model._meta.concrete_fields if field.attname in wanted)
-
-
-# The statement read() runs, per statement name and user model; assembling it took a tenth of read().
-_statements: dict[tuple[str, type], str] = {}
-
-
-def read_sql(statement: str) -> str:
-    """Return the SQL of the read statement called statement (by digest or by tag)."""
-    user_model = get_user_model()
-    try:
-        return _statements[statement, user_model]
-    except KeyError:
-        pass
-    if statement == "berth_pull_by_digest":
-        manifest = f"JOIN {Manifest._meta.db_table} m ON m.package_id = p.id AND m.digest = %s AND m.deleted_at IS NULL"
-    else:
-        # From the tag (one row by its unique package and name) to its manifest: a condition on the
-        # manifests instead had PostgreSQL look at every live manifest of the package for the tag,
-        # 10 ms a pull in a package of 5,000 versions.
-        manifest = f"""JOIN {Tag._meta.db_table} g ON g.package_id = p.id AND g.name = %s
-        JOIN {Manifest._meta.db_table} m ON m.id = g.manifest_id AND m.package_id = p.id AND m.deleted_at IS NULL"""
-    sql = f"""
-        SELECT m.id AS manifest_id, m.digest, m.media_type, m.size, m.raw,
-               p.id AS package_id, p.namespace, p.visibility,
-               h.id AS holder_id, h.user_id AS holder_user_id, h.organization_id,
-               t.id AS token_id, t.scopes, t.revoked_at, t.expires_at, t.last_used_at,
-               u.{user_model._meta.pk.column} AS user_id,
-               u.{user_model._meta.get_field(user_model.USERNAME_FIELD).column} AS username, u.is_active
-        FROM {Package._meta.db_table} p
-        {manifest}
-        LEFT JOIN {Namespace._meta.db_table} h ON h.name = p.namespace
-        LEFT JOIN {PersonalAccessToken._meta.db_table} t ON t.id = %s
-        LEFT JOIN {user_model._meta.db_table} u ON u.{user_model._meta.pk.column} = t.user_id
-        WHERE p.name = %s AND p.deleted_at IS NULL
-    """
-    _statements[statement, user_model] = sql
-    return sql
 
 
 def _datetime(value):

@@ -42,22 +42,34 @@ def download_count(*, manifest: Manifest) -> None:
     advance, so nothing is ever taken back. One upsert into the row of manifest and this
     thread's shard; a platform of a multi-arch pull adds nothing to the package's count.
     """
+    pull = ("SELECT CAST(%s AS bigint) AS package_id, CAST(%s AS bigint) AS manifest_id, "
+            "CAST(%s AS text) AS digest, CAST(%s AS smallint) AS shard")
+    with connection.cursor() as cursor:
+        prepared.execute(cursor, "berth_count_download", count_sql(pull),
+                         [manifest.package_id, manifest.pk, manifest.digest, shard()])
+
+
+def count_sql(pulls: str) -> str:
+    """Return the upsert that counts one pull for each row of the query pulls.
+
+    pulls yields package_id, manifest_id, digest and shard: download_count() gives one row, and
+    the fast path's read (registry/api/pull.py) the row it read when that is the row it decided on.
+    """
     table = PullCount._meta.db_table
-    sql = f"""
+    # WHERE true: SQLite reads ON after a FROM as a join's condition, not as the upsert's clause.
+    return f"""
         INSERT INTO {table} (package_id, manifest_id, shard, pulls, package_pulls, pulled_at)
-        SELECT %s, %s, %s, 1, CASE WHEN EXISTS (
+        SELECT pull.package_id, pull.manifest_id, pull.shard, 1, CASE WHEN EXISTS (
             SELECT 1 FROM {ManifestReference._meta.db_table} r
             JOIN {Manifest._meta.db_table} parent ON parent.id = r.manifest_id
-            WHERE parent.package_id = %s AND r.digest = %s
+            WHERE parent.package_id = pull.package_id AND r.digest = pull.digest
               AND r.kind = '{ManifestReference.Kind.MANIFEST.value}'
         ) THEN 0 ELSE 1 END, CURRENT_TIMESTAMP
+        FROM ({pulls}) pull WHERE true
         ON CONFLICT (manifest_id, shard) DO UPDATE
         SET pulls = {table}.pulls + excluded.pulls, package_pulls = {table}.package_pulls + excluded.package_pulls,
             pulled_at = excluded.pulled_at
     """
-    with connection.cursor() as cursor:
-        prepared.execute(cursor, "berth_count_download", sql,
-                         [manifest.package_id, manifest.pk, shard(), manifest.package_id, manifest.digest])
 
 
 @transaction.atomic

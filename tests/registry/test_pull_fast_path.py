@@ -20,9 +20,19 @@ from tests.registry.pulls import bearer, counts
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def no_answers_remembered(monkeypatch):
+    """Every test starts with no rows remembered from earlier yes answers (pull._answered)."""
+    monkeypatch.setattr(pull, "_answered", {})
+
+
 def warm_up(client, token) -> None:
-    """Pull once, so the statements are prepared on this connection (PREPARE is a statement too)."""
+    """Pull once, so the statements are prepared on this connection (PREPARE is a statement too).
+
+    Then forget the answer, so the next pull is decided on the row it reads, as a first one is.
+    """
     assert client.get("/v2/alice/app/manifests/1", HTTP_AUTHORIZATION=token).status_code == 200
+    pull._answered.clear()
 
 
 def test_a_pull_reads_in_one_statement_and_counts_in_another(alice_client, anonymous, django_assert_num_queries):

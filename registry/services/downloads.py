@@ -19,20 +19,31 @@ from django.db.models import F
 from registry import prepared
 from registry.models import Manifest, ManifestReference, Package, PullCount
 
-# More shards than a worker has threads, so a worker's concurrent pulls never share a row.
-SHARDS = 64
+# Far more shards than all workers have threads: a process starts at a random shard and its
+# threads take the ones after it, so concurrent pulls (of any worker or app server) rarely share a
+# row and a worker's threads never do. Starting at the pid put consecutive pids' threads on the
+# same few rows.
+SHARDS = 1024
 
 _threads = itertools.count()
 _local = threading.local()
+_first: tuple[int, int] | None = None  # (pid, this process's first shard)
 
 
 def shard() -> int:
     """Return this thread's shard: the same for its life, different from its sibling threads'."""
     number = getattr(_local, "shard", None)
     if number is None:
-        # The pid spreads workers (and app servers) over the shards too.
-        number = _local.shard = (os.getpid() + next(_threads)) % SHARDS
+        number = _local.shard = (_first_shard() + next(_threads)) % SHARDS
     return number
+
+
+def _first_shard() -> int:
+    global _first
+    pid = os.getpid()
+    if _first is None or _first[0] != pid:  # a forked worker draws its own
+        _first = pid, int.from_bytes(os.urandom(2), "big") % SHARDS
+    return _first[1]
 
 
 def download_count(*, manifest: Manifest) -> None:

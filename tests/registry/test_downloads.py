@@ -1,5 +1,6 @@
 """Download counting: shard rows per pull, folded into Manifest.downloads and Package.downloads."""
 
+import itertools
 import threading
 
 import pytest
@@ -121,3 +122,19 @@ def test_gc_folds_every_count_and_a_dry_run_does_not(api):
     gc_run()
     assert totals("alice/app") == (1, {digest: 1})
     assert not PullCount.objects.exists()
+
+
+def test_processes_start_at_shards_of_their_own(monkeypatch):
+    """Workers with consecutive pids don't share their threads' rows (as pid + thread number did)."""
+    firsts = []
+    for pid in range(1000, 1016):
+        # A worker's first thread, as if the process had just forked with this pid.
+        monkeypatch.setattr(downloads.os, "getpid", lambda pid=pid: pid)
+        monkeypatch.setattr(downloads, "_threads", itertools.count())
+        thread = threading.Thread(target=lambda: firsts.append(downloads.shard()))
+        thread.start()
+        thread.join()
+    # pid + thread number put these 16 workers' first threads on 16 consecutive rows; random
+    # first shards spread over all of them (all 16 within 64 of each other: about 1e-17).
+    assert max(firsts) - min(firsts) > 64
+    assert all(0 <= first < downloads.SHARDS for first in firsts)

@@ -22,7 +22,6 @@ always did: this path only ever says yes, and only where the full stack says yes
 entry of settings.MIDDLEWARE must be in MIDDLEWARE below, saying why this path may skip it.
 """
 
-import functools
 import json
 from datetime import UTC
 
@@ -32,6 +31,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, Error, connections
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -298,9 +299,9 @@ def fetch(db, statement: str, params: list, counting: str | None = None) -> tupl
     """
     with db.cursor() as cursor:
         if counting is None:
-            prepared.execute(cursor, statement, read_sql(statement), params)
+            prepared.execute(cursor, statement, read_sql(statement, db.vendor), params)
         else:
-            prepared.execute(cursor, f"{statement}_counted", counted_read_sql(statement),
+            prepared.execute(cursor, f"{statement}_counted", counted_read_sql(statement, db.vendor),
                              [*params, shard(), counting])
         return cursor.fetchone()
 
@@ -321,10 +322,10 @@ def build(row: tuple, grant: registry_tokens.RegistryGrant, db):
     (manifest_id, digest, media_type, size, package_id, name, namespace, visibility,
      holder_id, holder_user_id, holder_organization_id,
      token_id, scopes, revoked_at, expires_at, last_used_at, user_id, username, user_active, raw, _) = row
-    # from_db(), as the ORM builds what it reads: the fields not read stay deferred (read on first
-    # use, never a default that may not be the row's), and it costs half of Model(**fields).
-    manifest = Manifest.from_db(db.alias, MANIFEST_FIELDS, (manifest_id, package_id, digest, media_type, raw, size))
-    package = Package.from_db(db.alias, PACKAGE_FIELDS, (package_id, name, namespace, visibility))
+    manifest = loaded(Manifest, db.alias, {"id": manifest_id, "package_id": package_id, "digest": digest,
+                                           "media_type": media_type, "raw": raw, "size": size})
+    package = loaded(Package, db.alias, {"id": package_id, "name": name, "namespace": namespace,
+                                         "visibility": visibility})
     package.holder_found = holder_id is not None
     package.holder_user_id, package.holder_organization_id = holder_user_id, holder_organization_id
     if grant.pat_id is None:
@@ -338,22 +339,26 @@ def build(row: tuple, grant: registry_tokens.RegistryGrant, db):
     if isinstance(scopes, str):
         scopes = json.loads(scopes)
     user_model = get_user_model()
-    read_values = {user_model._meta.pk.attname: user_id, user_model.USERNAME_FIELD: username, "is_active": True}
-    fields = user_fields(user_model)
-    user = user_model.from_db(db.alias, fields, [read_values[field] for field in fields])
+    user = loaded(user_model, db.alias, {user_model._meta.pk.attname: user_id, user_model.USERNAME_FIELD: username,
+                                         "is_active": True})
     return manifest, package, access.token_caller(user, scopes, grant)
 
 
-# The columns build() hands to from_db(), in the models' field order.
-MANIFEST_FIELDS = ("id", "package_id", "digest", "media_type", "raw", "size")
-PACKAGE_FIELDS = ("id", "name", "namespace", "visibility")
+def loaded(model, alias: str, values: dict):
+    """Return what model.from_db() makes of these field values read from alias: them set, every other field deferred.
 
-
-@functools.cache
-def user_fields(user_model) -> tuple[str, ...]:
-    """Return the user fields build() reads (primary key, username, is_active) in the model's field order."""
-    wanted = {user_model._meta.pk.attname, user_model.USERNAME_FIELD, "is_active"}
-    return tuple(field.attname for field in user_model._meta.concrete_fields if field.attname in wanted)
+    A deferred field is read on first use, never a default that may not be the row's. from_db()
+    runs Model.__init__, which walks every field of the model and sends pre_init and post_init;
+    that was a third of build(). A model with receivers of those goes through from_db().
+    """
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+        fields = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+        return model.from_db(alias, fields, [values[field] for field in fields])
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    state = instance._state = ModelState()
+    state.adding, state.db = False, alias
+    return instance
 
 
 def _datetime(value):

@@ -8,6 +8,7 @@ manifest's bytes and the row's version: on PostgreSQL an md5 of every column bef
 (a manifest's bytes are its digest's), elsewhere NULL.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -19,33 +20,31 @@ from registry.services.downloads import count_sql
 RAW, VERSION = -2, -1
 
 # The statements, per statement name, user model, database vendor and whether it counts;
-# assembling one took a tenth of a read.
+# assembling one took a tenth of a read, and finding the user model class a fiftieth.
 _statements: dict[tuple, str] = {}
 
 
-def read_sql(statement: str) -> str:
-    """Return the SQL of the read statement called statement (by digest or by tag)."""
-    return _sql(statement, counted=False)
+def read_sql(statement: str, vendor: str | None = None) -> str:
+    """Return the SQL of the read statement called statement (by digest or by tag) on the default database."""
+    return _sql(statement, vendor or connections[DEFAULT_DB_ALIAS].vendor, counted=False)
 
 
-def counted_read_sql(statement: str) -> str:
+def counted_read_sql(statement: str, vendor: str | None = None) -> str:
     """Return read_sql(statement) that also counts the pull when the row it reads has a given version.
 
     Its parameters are read_sql's, then the pull's shard and the version (PostgreSQL only: a
     data-modifying WITH). It counts as registry.services.downloads.download_count() does.
     """
-    return _sql(statement, counted=True)
+    return _sql(statement, vendor or connections[DEFAULT_DB_ALIAS].vendor, counted=True)
 
 
-def _sql(statement: str, counted: bool) -> str:
-    user_model = get_user_model()
-    vendor = connections[DEFAULT_DB_ALIAS].vendor
-    key = (statement, user_model, vendor, counted)
+def _sql(statement: str, vendor: str, counted: bool) -> str:
+    key = (statement, settings.AUTH_USER_MODEL, vendor, counted)
     try:
         return _statements[key]
     except KeyError:
         pass
-    sql = _read(statement, user_model, vendor)
+    sql = _read(statement, get_user_model(), vendor)
     if counted:
         pulls = "SELECT package_id, manifest_id, digest, CAST(%s AS smallint) AS shard FROM pulled WHERE version = %s"
         sql = f"WITH pulled AS ({sql}), counted AS ({count_sql(pulls)}) SELECT * FROM pulled"

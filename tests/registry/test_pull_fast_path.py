@@ -250,3 +250,37 @@ def test_berth_fast_pull_false_leaves_django_unwrapped(settings):
     finally:
         settings.BERTH_FAST_PULL = True
         importlib.reload(config.wsgi)
+
+
+@pytest.mark.parametrize("model, values", [
+    (Manifest, {"id": 3, "package_id": 2, "digest": "sha256:" + "a" * 64, "media_type": mt.OCI_MANIFEST,
+                "raw": b"{}", "size": 2}),
+    (Package, {"id": 2, "name": "alice/app", "namespace": "alice", "visibility": "private"}),
+])
+def test_rows_are_loaded_as_from_db_loads_them(model, values):
+    fields = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    expected = model.from_db("default", fields, [values[field] for field in fields])
+    instance = pull.loaded(model, "default", values)
+    assert type(instance) is model
+    assert {k: v for k, v in vars(instance).items() if k != "_state"} == \
+           {k: v for k, v in vars(expected).items() if k != "_state"}
+    assert instance.get_deferred_fields() == expected.get_deferred_fields()
+    assert (instance._state.adding, instance._state.db) == (False, "default")
+
+
+def test_a_model_with_init_receivers_is_loaded_through_from_db():
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=Package)
+    try:
+        package = pull.loaded(Package, "default", {"id": 2, "name": "alice/app", "namespace": "alice",
+                                                   "visibility": "private"})
+    finally:
+        post_init.disconnect(receiver, sender=Package)
+    assert seen == [package]
+    assert package.name == "alice/app" and "inherit_access" in package.get_deferred_fields()

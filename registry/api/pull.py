@@ -22,11 +22,12 @@ always did: this path only ever says yes, and only where the full stack says yes
 entry of settings.MIDDLEWARE must be in MIDDLEWARE below, saying why this path may skip it.
 """
 
+import functools
 import json
 from datetime import UTC
 
+from django.apps import apps
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
@@ -337,11 +338,23 @@ def build(row: tuple, grant: registry_tokens.RegistryGrant, db):
     if tokens.use_due(_datetime(last_used_at), now):
         return manifest, package, None
     if isinstance(scopes, str):
-        scopes = json.loads(scopes)
-    user_model = get_user_model()
+        scopes = scopes_of(scopes)
+    user_model = user_model_named(settings.AUTH_USER_MODEL)
     user = loaded(user_model, db.alias, {user_model._meta.pk.attname: user_id, user_model.USERNAME_FIELD: username,
                                          "is_active": True})
     return manifest, package, access.token_caller(user, scopes, grant)
+
+
+@functools.lru_cache(maxsize=1024)
+def scopes_of(text: str) -> tuple[str, ...]:
+    """Return the scopes a token's scopes column holds as JSON text (SQLite's and PostgreSQL's jsonb alike)."""
+    return tuple(json.loads(text))
+
+
+@functools.cache
+def user_model_named(name: str):
+    """Return the user model called name, as get_user_model() does for settings.AUTH_USER_MODEL on every call."""
+    return apps.get_model(name, require_ready=False)
 
 
 def loaded(model, alias: str, values: dict):

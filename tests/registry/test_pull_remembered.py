@@ -144,3 +144,16 @@ def test_remembered_rows_are_bounded(alice_client, anonymous, monkeypatch):
         assert get(anonymous, token, f"/v2/alice/app/manifests/{tag}").status_code == 200
     assert len(pull._answered) <= 2
     assert counts() == (3, [0, 1, 1, 1])
+
+
+def test_without_prepared_statements_a_repeated_pull_is_one_statement_too(alice_client, anonymous, settings,
+                                                                          django_assert_num_queries):
+    """Behind PgBouncer's transaction pooling (BERTH_PREPARED_STATEMENTS=false) the statements run as SQL."""
+    settings.BERTH_PREPARED_STATEMENTS = False
+    token = bearer(alice_client)
+    with django_assert_num_queries(2):  # a first pull: the read, then the count
+        assert get(anonymous, token).status_code == 200
+    with django_assert_num_queries(1):
+        response = get(anonymous, token)
+    assert response.status_code == 200 and response["Docker-Content-Digest"] == alice_client.digest
+    assert counts() == (2, [2])

@@ -8,6 +8,7 @@ download_fold() moves what the rows hold into the two counters just before anyth
 the package pages, gc. Nothing is kept in a worker's memory, so no count is lost when one stops.
 """
 
+import functools
 import itertools
 import os
 import threading
@@ -60,6 +61,7 @@ def download_count(*, manifest: Manifest) -> None:
                          [manifest.package_id, manifest.pk, manifest.digest, shard()])
 
 
+@functools.cache
 def count_sql(pulls: str) -> str:
     """Return the upsert that counts one pull for each row of the query pulls.
 

@@ -211,7 +211,6 @@ def pull(request, token: str, db) -> HttpResponse | None:
     statement = read_statement(reference)
     if statement is None:
         return None
-    params = [reference, grant.pat_id, name]
     key = (statement, name, reference, grant.pat_id)
     get = request.method == "GET"
     seen = _answered.get(key) if get else None
@@ -220,12 +219,12 @@ def pull(request, token: str, db) -> HttpResponse | None:
         # Decided on the row of the last yes; the statement reads the row again and counts the
         # pull only if it is still that row (same version). Otherwise nothing was counted, and
         # the row read is decided on below, as for a first pull.
-        row = fetch(db, statement, params, counting=seen[VERSION])
+        row = fetch(db, statement, name, reference, grant.pat_id, counting=seen[VERSION])
         if row is not None and row[VERSION] == seen[VERSION]:
             manifest.raw = row[RAW]
             return respond(manifest, get)
     else:
-        row = fetch(db, statement, params)
+        row = fetch(db, statement, name, reference, grant.pat_id)
     manifest = decide(request, name, reference, grant, db, row) if row is not None else None
     if manifest is None:
         _answered.pop(key, None)
@@ -293,11 +292,14 @@ def read_statement(reference: str) -> str | None:
     return "berth_pull_by_tag" if is_valid_tag(reference) else None
 
 
-def fetch(db, statement: str, params: list, counting: str | None = None) -> tuple | None:
-    """Return the row statement reads with params, None if there is none.
+def fetch(db, statement: str, name: str, reference: str, pat_id: int | None,
+          counting: str | None = None) -> tuple | None:
+    """Return the row statement reads for a manifest of package name by reference, None if there is none.
 
-    With counting (a version), the same statement also counts the pull if the row read has that version.
+    pat_id is the registry token's personal access token (None for an anonymous one). With
+    counting (a version), the same statement also counts the pull if the row read has that version.
     """
+    params = [reference, pat_id, name]
     with db.cursor() as cursor:
         if counting is None:
             prepared.execute(cursor, statement, read_sql(statement, db.vendor), params)
@@ -305,13 +307,6 @@ def fetch(db, statement: str, params: list, counting: str | None = None) -> tupl
             prepared.execute(cursor, f"{statement}_counted", counted_read_sql(statement, db.vendor),
                              [*params, shard(), counting])
         return cursor.fetchone()
-
-
-def read(name: str, reference: str, grant: registry_tokens.RegistryGrant, db):
-    """Return (manifest, package, caller) for a live manifest of package name, None if there is none."""
-    statement = read_statement(reference)
-    row = fetch(db, statement, [reference, grant.pat_id, name]) if statement is not None else None
-    return build(row, grant, db) if row is not None else None
 
 
 def build(row: tuple, grant: registry_tokens.RegistryGrant, db):

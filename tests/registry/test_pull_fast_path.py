@@ -15,7 +15,7 @@ from registry.models import Manifest, Package
 from registry.oci import media_types as mt
 from tests.accounts.helpers import errors
 from tests.registry.helpers import push_image
-from tests.registry.pulls import bearer, counts
+from tests.registry.pulls import bearer, counts, read
 
 pytestmark = pytest.mark.django_db
 
@@ -120,13 +120,11 @@ def test_organization_packages_take_the_full_stack(make_user, client_for, anonym
 
 def test_what_the_read_leaves_out_comes_from_the_row_not_a_default(alice_client, django_assert_num_queries):
     """Fields the fast path's read doesn't select are read when used, never taken to hold their default."""
-    from django.db import connection
-
     Package.objects.filter(name="alice/app").update(inherit_access=True)
     Manifest.objects.update(downloads=7)
     grant = registry_tokens.verify(bearer(alice_client).split()[1])
     size = len(Manifest.objects.get().raw)
-    manifest, package, caller = pull.read("alice/app", "1", grant, connection)
+    manifest, package, caller = read("alice/app", "1", grant)
     with django_assert_num_queries(0):
         assert (manifest.digest, manifest.size, manifest.media_type) == (alice_client.digest, size, mt.OCI_MANIFEST)
         assert (package.name, package.visibility, caller.user.username) == ("alice/app", "private", "alice")

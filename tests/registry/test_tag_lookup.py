@@ -20,6 +20,7 @@ from registry import selectors
 from registry.api import pull
 from registry.models import Manifest, Package, Tag
 from registry.oci import media_types as mt
+from tests.registry.pulls import read
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgresql(reason="counts the rows PostgreSQL reads")]
 
@@ -79,7 +80,7 @@ def registry():
 
 def test_the_fast_paths_read_goes_from_the_tag_to_its_manifest(registry):
     grant = registry_tokens.RegistryGrant(user_id=None, pat_id=None)
-    row = pull.read("alice/app", "v150", grant, connection)
+    row = read("alice/app", "v150", grant)
     assert row is not None and row[0].digest == Manifest.objects.get(package=registry, tags__name="v150").digest
     assert rows_visited(pull.read_sql("berth_pull_by_tag"), ["v150", None, "alice/app"], prepared=True) <= 2
 

@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -198,17 +199,23 @@ def test_image_serves_pushes_and_pulls_as_non_root_and_reports_healthy(dockerd, 
         dockerd.docker("rm", exported, check=False)
 
     # Every process in the container (gunicorn's master is PID 1, then its workers) runs as the
-    # image's user, not root.
-    uids = dockerd.docker("exec", name, "python", "-c", (
-        "import pathlib\n"
-        "for p in pathlib.Path('/proc').glob('[0-9]*'):\n"
-        "    try:\n"
-        "        cmd = (p / 'cmdline').read_bytes().replace(b'\\0', b' ').decode().strip()\n"
-        "        status = (p / 'status').read_text().splitlines()\n"
-        "    except FileNotFoundError:\n"
-        "        continue  # a process that just ended\n"
-        "    print(next(line.split()[1] for line in status if line.startswith('Uid:')), cmd)\n"
-    )).stdout.decode().splitlines()
+    # image's user, not root. A snapshot taken while runc sets up an exec (the 1 s health check's)
+    # shows runc's own init, root for a moment before it becomes the command as the image's user:
+    # take the snapshot again until none is in flight.
+    for _ in range(50):
+        uids = dockerd.docker("exec", name, "python", "-c", (
+            "import pathlib\n"
+            "for p in pathlib.Path('/proc').glob('[0-9]*'):\n"
+            "    try:\n"
+            "        cmd = (p / 'cmdline').read_bytes().replace(b'\\0', b' ').decode().strip()\n"
+            "        status = (p / 'status').read_text().splitlines()\n"
+            "    except FileNotFoundError:\n"
+            "        continue  # a process that just ended\n"
+            "    print(next(line.split()[1] for line in status if line.startswith('Uid:')), cmd)\n"
+        )).stdout.decode().splitlines()
+        if not any(line.split(None, 1)[1:] == ["runc init"] for line in uids):
+            break
+        time.sleep(0.1)
     gunicorn = [line for line in uids if "gunicorn" in line]
     assert len(gunicorn) >= 2, uids  # the master and at least one worker
     assert all(line.split()[0] != "0" for line in uids), uids
